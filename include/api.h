@@ -1,0 +1,47 @@
+/* api.h - the control socket: slirp4netns's JSON API (add_hostfwd,
+ * list_hostfwd, remove_hostfwd) on a Unix socket, one request a connection. */
+#ifndef SN_API_H
+#define SN_API_H
+
+#include <glib.h>
+#include <netinet/in.h>
+
+#include "forward.h"
+
+/* slirp4netns's cap: a request of this many bytes or more is refused. */
+#define SN_API_MAX_REQUEST 4096
+/* Connections served at once; more wait in the listen backlog. */
+#define SN_API_MAX_CLIENTS 64
+/* A client that sends no complete request in this time is closed. */
+#define SN_API_CLIENT_TIMEOUT_MS 5000
+
+struct sn_api;
+
+/*
+ * sn_api_handle_request() - run one request, return the reply (g_free it)
+ * @fwds:          the forward table the request acts on
+ * @default_guest: guest_addr when the request gives none (10.0.2.100)
+ * @req, @len:     the request bytes, not NUL-terminated
+ *
+ * Replies are byte for byte those of slirp4netns, e.g. {"return":{"id":1}}
+ * or {"error":{"desc":"bad request: ..."}}. A request of SN_API_MAX_REQUEST
+ * bytes or more gets "too large message" without being parsed.
+ */
+char *sn_api_handle_request(struct sn_fwd_table *fwds,
+			    struct in_addr default_guest, const char *req,
+			    gsize len);
+
+/*
+ * sn_api_new() - listen on @path (mode 0600) in the thread-default main
+ * context. A stale socket file (no listener) is replaced; a live one, or a
+ * file that is not a socket, is refused.
+ *
+ * Return: the server, or NULL with @err (G_FILE_ERROR) naming path and cause
+ */
+struct sn_api *sn_api_new(const char *path, struct sn_fwd_table *fwds,
+			  struct in_addr default_guest, GError **err);
+
+/* sn_api_free() - stop listening, close clients, unlink the socket file */
+void sn_api_free(struct sn_api *api);
+
+#endif

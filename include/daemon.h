@@ -1,0 +1,27 @@
+/* daemon.h - the one struct that owns a running slirpnetd's state, from
+ * the parsed options to the stack, the forwards and the control socket. */
+#ifndef SN_DAEMON_H
+#define SN_DAEMON_H
+
+#include <glib.h>
+
+#include "api.h"
+#include "cli.h"
+#include "forward.h"
+#include "stack.h"
+
+struct sn_daemon {
+	struct sn_config cfg;
+	GMainLoop *loop;
+	struct sn_stack *stack;
+	struct sn_fwd_table fwds;
+	struct sn_api *api;
+
+	int pidfd;        /* the target process, in PID mode; else -1 */
+	guint exit_watch; /* --exit-fd */
+	guint pid_watch;  /* pidfd */
+	guint sig_watch[3];
+	int exit_status;
+};
+
+#endif
