@@ -1,0 +1,235 @@
+/* main.c - slirpnetd's entry point: parse the options, make tap0 in the
+ * target namespace, run libslirp and the control socket until told to stop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "netns.h"
+#include "version.h"
+
+/* print_version() - slirp4netns's --version layout (tools parse it) */
+static void print_version(void)
+{
+	printf("slirpnetd version %s\ncommit: %s\nlibslirp: %s\n"
+	       "SLIRP_CONFIG_VERSION_MAX: %d\n",
+	       SN_VERSION, SN_COMMIT, slirp_version_string(),
+	       SLIRP_CONFIG_VERSION_MAX);
+}
+
+/* daemon_stop() - leave the main loop with @status */
+static void daemon_stop(struct sn_daemon *d, int status, const char *why)
+{
+	g_message("%s; exiting", why);
+	d->exit_status = status;
+	g_main_loop_quit(d->loop);
+}
+
+/* on_signal() - SIGTERM, SIGINT, SIGHUP: clean exit */
+static gboolean on_signal(gpointer data)
+{
+	daemon_stop(data, 0, "received a termination signal");
+	return G_SOURCE_CONTINUE;
+}
+
+/* on_exit_fd() - --exit-fd: exit once the other end is closed */
+static gboolean on_exit_fd(int fd, GIOCondition cond, gpointer data)
+{
+	struct sn_daemon *d = data;
+	char buf[64];
+	ssize_t n;
+
+	if (cond & G_IO_IN) {
+		n = read(fd, buf, sizeof(buf));
+		if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+			return G_SOURCE_CONTINUE;
+	}
+	d->exit_watch = 0;
+	daemon_stop(d, 0, "the exit fd was closed");
+	return G_SOURCE_REMOVE;
+}
+
+/* on_target_exit() - the target process (and with it the netns) is gone */
+static gboolean on_target_exit(int fd, GIOCondition cond, gpointer data)
+{
+	struct sn_daemon *d = data;
+	g_autofree char *why = g_strdup_printf("target process %d exited",
+					       (int)d->cfg.target_pid);
+
+	(void)fd;
+	(void)cond;
+	d->pid_watch = 0;
+	daemon_stop(d, 0, why);
+	return G_SOURCE_REMOVE;
+}
+
+/* on_stack_fatal() - the tap device failed for good */
+static void on_stack_fatal(const char *why, void *opaque)
+{
+	daemon_stop(opaque, 0, why);
+}
+
+/* check_fd_open() - is the descriptor named by @flag usable? */
+static bool check_fd_open(int fd, const char *flag, GError **err)
+{
+	if (fd < 0 || fcntl(fd, F_GETFD) >= 0)
+		return true;
+	g_set_error(err, SN_CLI_ERROR, 0,
+		    "%s=%d: the descriptor is not open (%s); the program that "
+		    "starts slirpnetd must pass it", flag, fd, g_strerror(errno));
+	return false;
+}
+
+/* watch_target() - exit when the target process exits (PID mode) */
+static bool watch_target(struct sn_daemon *d, GError **err)
+{
+	if (d->cfg.netns_type != SN_NETNS_PID)
+		return true;
+	d->pidfd = (int)syscall(SYS_pidfd_open, d->cfg.target_pid, 0);
+	if (d->pidfd < 0 && errno == ESRCH) {
+		g_set_error(err, SN_CLI_ERROR, 0, "target process %d exited "
+			    "during start-up", (int)d->cfg.target_pid);
+		return false;
+	}
+	if (d->pidfd < 0) {
+		g_warning("cannot watch process %d (pidfd_open: %s); use "
+			  "--exit-fd to stop slirpnetd with it",
+			  (int)d->cfg.target_pid, g_strerror(errno));
+		return true;
+	}
+	d->pid_watch = g_unix_fd_add(d->pidfd, G_IO_IN, on_target_exit, d);
+	return true;
+}
+
+/* install_watches() - signals, --exit-fd and the target process */
+static bool install_watches(struct sn_daemon *d, GError **err)
+{
+	const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	guint i;
+
+	for (i = 0; i < G_N_ELEMENTS(sigs); i++)
+		d->sig_watch[i] = g_unix_signal_add(sigs[i], on_signal, d);
+	if (d->cfg.exit_fd >= 0)
+		d->exit_watch = g_unix_fd_add(d->cfg.exit_fd,
+					      G_IO_IN | G_IO_HUP | G_IO_ERR,
+					      on_exit_fd, d);
+	return watch_target(d, err);
+}
+
+/* signal_ready() - --ready-fd: write "1" and close it */
+static void signal_ready(struct sn_daemon *d)
+{
+	ssize_t n;
+
+	if (d->cfg.ready_fd < 0)
+		return;
+	do
+		n = write(d->cfg.ready_fd, "1", 1);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		g_warning("cannot write to the ready fd %d: %s",
+			  d->cfg.ready_fd, g_strerror(errno));
+	close(d->cfg.ready_fd);
+	d->cfg.ready_fd = -1;
+}
+
+/* daemon_start() - everything between parsing and the main loop */
+static bool daemon_start(struct sn_daemon *d, GError **err)
+{
+	struct sn_config *cfg = &d->cfg;
+	int tapfd;
+
+	if (!check_fd_open(cfg->exit_fd, "--exit-fd", err) ||
+	    !check_fd_open(cfg->ready_fd, "--ready-fd", err))
+		return false;
+	tapfd = sn_netns_open_tap(cfg, err);
+	if (tapfd < 0)
+		return false;
+	g_debug("received tapfd=%d for %s", tapfd, cfg->tapname);
+	d->stack = sn_stack_new(cfg, tapfd, on_stack_fatal, d, err);
+	if (!d->stack)
+		return false;
+	sn_fwd_table_init(&d->fwds, sn_stack_slirp(d->stack));
+	if (cfg->api_socket) {
+		d->api = sn_api_new(cfg->api_socket, &d->fwds, cfg->addrs.guest,
+				    err);
+		if (!d->api)
+			return false;
+	}
+	if (!install_watches(d, err))
+		return false;
+	signal_ready(d);
+	return true;
+}
+
+/* daemon_clear() - release everything, in reverse order of creation */
+static void daemon_clear(struct sn_daemon *d)
+{
+	guint i;
+
+	for (i = 0; i < G_N_ELEMENTS(d->sig_watch); i++)
+		if (d->sig_watch[i])
+			g_source_remove(d->sig_watch[i]);
+	if (d->exit_watch)
+		g_source_remove(d->exit_watch);
+	if (d->pid_watch)
+		g_source_remove(d->pid_watch);
+	if (d->pidfd >= 0)
+		close(d->pidfd);
+	sn_api_free(d->api);
+	if (d->stack) {
+		sn_fwd_table_clear(&d->fwds);
+		sn_stack_free(d->stack);
+	}
+	if (d->loop)
+		g_main_loop_unref(d->loop);
+	sn_config_clear(&d->cfg);
+}
+
+/* parse_or_exit() - options; handles -h, -v and bad options itself */
+static void parse_or_exit(struct sn_daemon *d, int argc, char **argv)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *help = NULL;
+
+	if (!sn_cli_parse(argc, argv, &d->cfg, &err)) {
+		fprintf(stderr, "slirpnetd: %s\nTry \"slirpnetd --help\" for "
+			"the list of options.\n", err->message);
+		exit(EXIT_FAILURE);
+	}
+	if (d->cfg.show_help) {
+		help = sn_cli_help();
+		fputs(help, stdout);
+		exit(EXIT_SUCCESS);
+	}
+	if (d->cfg.show_version) {
+		print_version();
+		exit(EXIT_SUCCESS);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct sn_daemon d = { .pidfd = -1 };
+	g_autoptr(GError) err = NULL;
+
+	parse_or_exit(&d, argc, argv);
+	sn_log_init(d.cfg.debug);
+	signal(SIGPIPE, SIG_IGN);
+	d.loop = g_main_loop_new(NULL, FALSE);
+	if (!daemon_start(&d, &err)) {
+		fprintf(stderr, "slirpnetd: %s\n", err->message);
+		daemon_clear(&d);
+		return EXIT_FAILURE;
+	}
+	g_main_loop_run(d.loop);
+	daemon_clear(&d);
+	return d.exit_status;
+}

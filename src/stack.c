@@ -1,0 +1,554 @@
+/* stack.c - libslirp on the glib main loop: frames between the tap fd and
+ * libslirp, libslirp's host sockets and timers driven by one GSource. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "stack.h"
+#include "tap.h"
+
+/*
+ * Theory of operation
+ *
+ * One custom GSource carries the whole packet path:
+ *
+ * - prepare(): libslirp's slirp_pollfds_fill() names the host sockets it
+ *   wants watched and for what. Each fd has one GPollFD slot, registered with
+ *   the source once and kept while libslirp keeps asking for that fd; only its
+ *   events change from one iteration to the next, so the steady state makes no
+ *   allocation and no glib list edit. Slots libslirp stopped asking for are
+ *   unregistered in the same pass. The poll timeout is the smaller of
+ *   libslirp's (TCP fast/slow timers) and our next libslirp timer.
+ *
+ * - check(): always true. libslirp expects slirp_pollfds_poll() after every
+ *   poll, ready fds or not, because it runs its TCP timers there.
+ *
+ * - dispatch(): slirp_pollfds_poll() with the revents of this iteration
+ *   (indices from this iteration's fill, so sockets created meanwhile are not
+ *   looked up), then frames from the tap fd, read in a batch until EAGAIN or
+ *   SN_TAP_BATCH frames, each handed to slirp_input(); then expired timers.
+ *
+ * Frames from libslirp (send_packet) are written straight to the tap fd. The
+ * tap fd is non-blocking: when the guest's queue is full the frame is dropped
+ * and counted, as libslirp allows (TCP retransmits); never an error to
+ * libslirp, which would log every one.
+ *
+ * A tap fd that fails for good (the device went away with its namespace)
+ * ends the stack through the fatal callback, once.
+ */
+
+/* Frames read from the tap fd per wake-up, before yielding to the loop. */
+#define SN_TAP_BATCH 64
+/* Largest frame on the tap fd: the largest MTU plus the Ethernet header. */
+#define SN_FRAME_MAX (SN_MTU_MAX + SN_ETH_HLEN + 4)
+/* Number of DHCP leases libslirp hands out (NB_BOOTP_CLIENTS). */
+#define SN_DHCP_LEASES 16
+
+struct sn_timer {
+	struct sn_stack *s;
+	SlirpTimerCb cb; /* timer_new() style, or NULL */
+	SlirpTimerId id; /* timer_new_opaque() style */
+	void *cb_opaque;
+	gint64 expire_ms; /* on libslirp's clock; -1 when not armed */
+};
+
+/* One watched host socket: the GPollFD glib reads, and when we last saw it. */
+struct pfd_slot {
+	GPollFD pfd;
+	guint gen;
+	bool registered;
+};
+
+struct stack_source {
+	GSource source;
+	struct sn_stack *s;
+};
+
+struct sn_stack {
+	Slirp *slirp;
+	struct stack_source *src;
+	int tapfd;
+	gpointer tap_tag;
+	sn_stack_fatal_fn fatal;
+	void *fatal_opaque;
+	bool failed;
+
+	/* Host sockets: slots by fd number, the registered fds, and this
+	 * iteration's slirp index -> slot. */
+	struct pfd_slot **slots;
+	guint n_slots;
+	GArray *registered; /* int fds with a registered slot */
+	GPtrArray *active;  /* struct pfd_slot *, by slirp poll index */
+	guint gen;
+
+	GPtrArray *timers; /* struct sn_timer * */
+
+	struct sockaddr_storage out4, out6;
+	struct sn_ratelimit rl_drop, rl_guest;
+	guint64 tap_drops;
+	uint8_t frame[SN_FRAME_MAX];
+};
+
+/* ---- libslirp callbacks ---- */
+
+/* cb_send_packet() - libslirp -> guest: write one frame to the tap fd */
+static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
+{
+	struct sn_stack *s = opaque;
+	unsigned int held;
+	ssize_t n;
+
+	do
+		n = write(s->tapfd, buf, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		s->tap_drops++;
+		if (errno != EAGAIN && sn_ratelimit_ok(&s->rl_drop, &held))
+			g_warning("tap: dropped a frame to the guest: %s "
+				  "(%u more dropped since the last report)",
+				  g_strerror(errno), held);
+	}
+	return (ssize_t)len;
+}
+
+/* cb_guest_error() - libslirp found the guest misbehaving */
+static void cb_guest_error(const char *msg, void *opaque)
+{
+	struct sn_stack *s = opaque;
+
+	if (sn_ratelimit_ok(&s->rl_guest, NULL))
+		g_debug("guest error: %s", msg);
+}
+
+/* cb_clock_get_ns() - libslirp's clock: monotonic, nanoseconds */
+static int64_t cb_clock_get_ns(void *opaque)
+{
+	(void)opaque;
+	return g_get_monotonic_time() * 1000;
+}
+
+/* timer_add() - a new, disarmed timer owned by the stack */
+static struct sn_timer *timer_add(struct sn_stack *s, SlirpTimerCb cb,
+				  SlirpTimerId id, void *cb_opaque)
+{
+	struct sn_timer *t = g_new0(struct sn_timer, 1);
+
+	t->s = s;
+	t->cb = cb;
+	t->id = id;
+	t->cb_opaque = cb_opaque;
+	t->expire_ms = -1;
+	g_ptr_array_add(s->timers, t);
+	return t;
+}
+
+static void *cb_timer_new(SlirpTimerCb cb, void *cb_opaque, void *opaque)
+{
+	return timer_add(opaque, cb, 0, cb_opaque);
+}
+
+static void *cb_timer_new_opaque(SlirpTimerId id, void *cb_opaque,
+				 void *opaque)
+{
+	return timer_add(opaque, NULL, id, cb_opaque);
+}
+
+/* cb_timer_free() - libslirp drops a timer */
+static void cb_timer_free(void *timer, void *opaque)
+{
+	struct sn_stack *s = opaque;
+
+	g_ptr_array_remove_fast(s->timers, timer);
+	g_free(timer);
+}
+
+/* cb_timer_mod() - arm a timer for @expire_ms on libslirp's clock */
+static void cb_timer_mod(void *timer, int64_t expire_ms, void *opaque)
+{
+	struct sn_timer *t = timer;
+
+	(void)opaque;
+	t->expire_ms = expire_ms;
+}
+
+/* cb_poll_fd() - register/unregister hooks: prepare() tracks fds itself */
+static void cb_poll_fd(int fd, void *opaque)
+{
+	(void)fd;
+	(void)opaque;
+}
+
+/* cb_notify() - single-threaded: the next iteration refills anyway */
+static void cb_notify(void *opaque)
+{
+	(void)opaque;
+}
+
+static const SlirpCb stack_callbacks = {
+	.send_packet = cb_send_packet,
+	.guest_error = cb_guest_error,
+	.clock_get_ns = cb_clock_get_ns,
+	.timer_new = cb_timer_new,
+	.timer_free = cb_timer_free,
+	.timer_mod = cb_timer_mod,
+	.register_poll_fd = cb_poll_fd,
+	.unregister_poll_fd = cb_poll_fd,
+	.notify = cb_notify,
+	.timer_new_opaque = cb_timer_new_opaque,
+};
+
+/* ---- host socket polling ---- */
+
+/* slot_for() - the slot of @fd, created on first use */
+static struct pfd_slot *slot_for(struct sn_stack *s, int fd)
+{
+	guint n;
+
+	if ((guint)fd >= s->n_slots) {
+		n = MAX((guint)fd + 1, s->n_slots * 2);
+		s->slots = g_renew(struct pfd_slot *, s->slots, n);
+		memset(s->slots + s->n_slots, 0,
+		       (n - s->n_slots) * sizeof(*s->slots));
+		s->n_slots = n;
+	}
+	if (!s->slots[fd]) {
+		s->slots[fd] = g_new0(struct pfd_slot, 1);
+		s->slots[fd]->pfd.fd = fd;
+	}
+	return s->slots[fd];
+}
+
+/* slirp_events_to_glib() - SLIRP_POLL_* to G_IO_* */
+static gushort slirp_events_to_glib(int ev)
+{
+	return (ev & SLIRP_POLL_IN ? G_IO_IN : 0) |
+	       (ev & SLIRP_POLL_OUT ? G_IO_OUT : 0) |
+	       (ev & SLIRP_POLL_PRI ? G_IO_PRI : 0) |
+	       (ev & SLIRP_POLL_ERR ? G_IO_ERR : 0) |
+	       (ev & SLIRP_POLL_HUP ? G_IO_HUP : 0);
+}
+
+/* cb_add_poll() - slirp_pollfds_fill() asks for @fd to be watched */
+static int cb_add_poll(int fd, int events, void *opaque)
+{
+	struct sn_stack *s = opaque;
+	struct pfd_slot *slot = slot_for(s, fd);
+
+	slot->pfd.events = slirp_events_to_glib(events);
+	slot->pfd.revents = 0;
+	if (!slot->registered) {
+		g_source_add_poll(&s->src->source, &slot->pfd);
+		slot->registered = true;
+		g_array_append_val(s->registered, fd);
+	}
+	slot->gen = s->gen;
+	g_ptr_array_add(s->active, slot);
+	return (int)s->active->len - 1;
+}
+
+/* cb_get_revents() - slirp_pollfds_poll() asks what happened to index @idx */
+static int cb_get_revents(int idx, void *opaque)
+{
+	struct sn_stack *s = opaque;
+	struct pfd_slot *slot;
+	gushort r;
+
+	if (idx < 0 || (guint)idx >= s->active->len)
+		return 0;
+	slot = g_ptr_array_index(s->active, idx);
+	r = slot->pfd.revents;
+	return (r & G_IO_IN ? SLIRP_POLL_IN : 0) |
+	       (r & G_IO_OUT ? SLIRP_POLL_OUT : 0) |
+	       (r & G_IO_PRI ? SLIRP_POLL_PRI : 0) |
+	       (r & G_IO_ERR ? SLIRP_POLL_ERR : 0) |
+	       (r & G_IO_HUP ? SLIRP_POLL_HUP : 0);
+}
+
+/* sweep_slots() - unregister the fds libslirp did not ask for this time */
+static void sweep_slots(struct sn_stack *s)
+{
+	guint i = 0;
+	int fd;
+
+	while (i < s->registered->len) {
+		fd = g_array_index(s->registered, int, i);
+		if (s->slots[fd]->gen == s->gen) {
+			i++;
+			continue;
+		}
+		g_source_remove_poll(&s->src->source, &s->slots[fd]->pfd);
+		s->slots[fd]->registered = false;
+		g_array_remove_index_fast(s->registered, i);
+	}
+}
+
+/* next_timer_ms() - ms until the earliest armed timer, or -1 if none */
+static gint64 next_timer_ms(struct sn_stack *s, gint64 now_ms)
+{
+	gint64 best = -1;
+	guint i;
+
+	for (i = 0; i < s->timers->len; i++) {
+		struct sn_timer *t = g_ptr_array_index(s->timers, i);
+
+		if (t->expire_ms < 0)
+			continue;
+		if (best < 0 || t->expire_ms < best)
+			best = t->expire_ms;
+	}
+	return best < 0 ? -1 : MAX(best - now_ms, 0);
+}
+
+/* run_timers() - fire the timers whose time has come */
+static void run_timers(struct sn_stack *s)
+{
+	gint64 now_ms = g_get_monotonic_time() / 1000;
+	guint i;
+
+	for (i = 0; i < s->timers->len; i++) {
+		struct sn_timer *t = g_ptr_array_index(s->timers, i);
+
+		if (t->expire_ms < 0 || t->expire_ms > now_ms)
+			continue;
+		t->expire_ms = -1;
+		/* The callback may re-arm or free timers: start over. */
+		if (t->cb)
+			t->cb(t->cb_opaque);
+		else
+			slirp_handle_timer(s->slirp, t->id, t->cb_opaque);
+		i = (guint)-1;
+	}
+}
+
+/* ---- the tap fd ---- */
+
+/* stack_fail() - report a fatal tap error once */
+static void stack_fail(struct sn_stack *s, const char *why)
+{
+	if (s->failed)
+		return;
+	s->failed = true;
+	g_source_remove_unix_fd(&s->src->source, s->tap_tag);
+	s->tap_tag = NULL;
+	if (s->fatal)
+		s->fatal(why, s->fatal_opaque);
+}
+
+/* tap_input() - guest -> libslirp: read a batch of frames */
+static void tap_input(struct sn_stack *s)
+{
+	g_autofree char *why = NULL;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < SN_TAP_BATCH; i++) {
+		n = read(s->tapfd, s->frame, sizeof(s->frame));
+		if (n > 0) {
+			slirp_input(s->slirp, s->frame, (int)n);
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		why = g_strdup_printf("reading the tap device failed: %s",
+				      n < 0 ? g_strerror(errno) : "end of file");
+		stack_fail(s, why);
+		return;
+	}
+}
+
+/* ---- the GSource ---- */
+
+static gboolean src_prepare(GSource *source, gint *timeout)
+{
+	struct sn_stack *s = ((struct stack_source *)source)->s;
+	uint32_t slirp_ms = UINT32_MAX;
+	gint64 timer_ms;
+
+	s->gen++;
+	g_ptr_array_set_size(s->active, 0);
+	slirp_pollfds_fill(s->slirp, &slirp_ms, cb_add_poll, s);
+	sweep_slots(s);
+	timer_ms = next_timer_ms(s, g_get_monotonic_time() / 1000);
+	if (slirp_ms == UINT32_MAX && timer_ms < 0)
+		*timeout = -1;
+	else if (timer_ms < 0 || (slirp_ms != UINT32_MAX && slirp_ms < timer_ms))
+		*timeout = (gint)MIN(slirp_ms, G_MAXINT);
+	else
+		*timeout = (gint)MIN(timer_ms, G_MAXINT);
+	return *timeout == 0;
+}
+
+static gboolean src_check(GSource *source)
+{
+	(void)source;
+	return TRUE;
+}
+
+static gboolean src_dispatch(GSource *source, GSourceFunc cb, gpointer data)
+{
+	struct sn_stack *s = ((struct stack_source *)source)->s;
+	GIOCondition tap = 0;
+
+	(void)cb;
+	(void)data;
+	slirp_pollfds_poll(s->slirp, 0, cb_get_revents, s);
+	if (s->tap_tag)
+		tap = g_source_query_unix_fd(source, s->tap_tag);
+	if (tap & G_IO_IN)
+		tap_input(s);
+	else if (tap & (G_IO_ERR | G_IO_HUP | G_IO_NVAL))
+		stack_fail(s, "the tap device was closed (its network "
+			      "namespace is gone)");
+	run_timers(s);
+	return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs stack_source_funcs = {
+	.prepare = src_prepare,
+	.check = src_check,
+	.dispatch = src_dispatch,
+};
+
+/* ---- set-up ---- */
+
+/* print_banner() - slirp4netns's start-up summary, on stdout */
+static void print_banner(const struct sn_config *cfg)
+{
+	const struct sn_addrs *a = &cfg->addrs;
+	char net[INET_ADDRSTRLEN], mask[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
+	char dns[INET_ADDRSTRLEN], first[INET_ADDRSTRLEN], last[INET_ADDRSTRLEN];
+	struct in_addr end = { .s_addr = htonl(ntohl(a->dhcp_start.s_addr) +
+					       SN_DHCP_LEASES - 1) };
+
+	inet_ntop(AF_INET, &a->network, net, sizeof(net));
+	inet_ntop(AF_INET, &a->netmask, mask, sizeof(mask));
+	inet_ntop(AF_INET, &a->gateway, gw, sizeof(gw));
+	inet_ntop(AF_INET, &a->dns, dns, sizeof(dns));
+	inet_ntop(AF_INET, &a->dhcp_start, first, sizeof(first));
+	inet_ntop(AF_INET, &end, last, sizeof(last));
+	printf("Starting slirp\n* MTU:             %u\n"
+	       "* Network:         %s\n* Netmask:         %s\n"
+	       "* Gateway:         %s\n* DNS:             %s\n"
+	       "* DHCP begin:      %s\n* DHCP end:        %s\n"
+	       "* Recommended IP:  %s\n",
+	       cfg->mtu, net, mask, gw, cfg->disable_dns ? "(disabled)" : dns,
+	       first, last, first);
+	if (!cfg->disable_host_loopback)
+		printf("WARNING: 127.0.0.1:* on the host is accessible as %s "
+		       "(set --disable-host-loopback to prohibit connecting to "
+		       "127.0.0.1:*)\n", gw);
+	fflush(stdout);
+}
+
+/* slirp_config() - the SlirpConfig for @cfg; outbound addresses in @s */
+static bool slirp_config(struct sn_stack *s, const struct sn_config *cfg,
+			 SlirpConfig *sc, GError **err)
+{
+	const struct sn_addrs *a = &cfg->addrs;
+
+	*sc = (SlirpConfig){
+		.version = SLIRP_CONFIG_VERSION_MAX,
+		.in_enabled = true,
+		.vnetwork = a->network,
+		.vnetmask = a->netmask,
+		.vhost = a->gateway,
+		.in6_enabled = cfg->enable_ipv6,
+		.vprefix_addr6 = a->prefix6,
+		.vprefix_len = (uint8_t)a->prefix6_len,
+		.vhost6 = a->gateway6,
+		.vdhcp_start = a->dhcp_start,
+		.vnameserver = a->dns,
+		.vnameserver6 = a->dns6,
+		.if_mtu = cfg->mtu,
+		.if_mru = cfg->mtu,
+		.disable_host_loopback = cfg->disable_host_loopback,
+		.disable_dns = cfg->disable_dns,
+	};
+	if (cfg->outbound_addr) {
+		if (!sn_outbound_addr(cfg->outbound_addr, AF_INET, &s->out4, err))
+			return false;
+		sc->outbound_addr = (struct sockaddr_in *)&s->out4;
+	}
+	if (cfg->outbound_addr6) {
+		if (!sn_outbound_addr(cfg->outbound_addr6, AF_INET6, &s->out6,
+				      err))
+			return false;
+		sc->outbound_addr6 = (struct sockaddr_in6 *)&s->out6;
+	}
+	return true;
+}
+
+/* sn_stack_new() - create the slirp instance and attach it to the loop */
+struct sn_stack *sn_stack_new(const struct sn_config *cfg, int tapfd,
+			      sn_stack_fatal_fn fatal, void *opaque,
+			      GError **err)
+{
+	struct sn_stack *s = g_new0(struct sn_stack, 1);
+	SlirpConfig sc;
+
+	s->tapfd = tapfd;
+	s->fatal = fatal;
+	s->fatal_opaque = opaque;
+	s->registered = g_array_new(FALSE, FALSE, sizeof(int));
+	s->active = g_ptr_array_new();
+	s->timers = g_ptr_array_new();
+	if (!slirp_config(s, cfg, &sc, err)) {
+		sn_stack_free(s);
+		return NULL;
+	}
+	s->slirp = slirp_new(&sc, &stack_callbacks, s);
+	if (!s->slirp) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+			    "libslirp refused the configuration (MTU %u, "
+			    "--cidr with prefix /%u)", cfg->mtu,
+			    cfg->addrs.prefix);
+		sn_stack_free(s);
+		return NULL;
+	}
+	s->src = (struct stack_source *)g_source_new(&stack_source_funcs,
+						     sizeof(struct stack_source));
+	s->src->s = s;
+	g_source_set_name(&s->src->source, "slirp");
+	/* Otherwise glib removes and re-adds every poll of the source around
+	 * each dispatch, and each edit wakes the loop: a busy loop. Nothing
+	 * in dispatch iterates the main context, so recursion cannot occur. */
+	g_source_set_can_recurse(&s->src->source, TRUE);
+	s->tap_tag = g_source_add_unix_fd(&s->src->source, tapfd, G_IO_IN);
+	g_source_attach(&s->src->source, g_main_context_get_thread_default());
+	print_banner(cfg);
+	return s;
+}
+
+/* sn_stack_free() - detach, free libslirp, close the tap fd */
+void sn_stack_free(struct sn_stack *s)
+{
+	guint i;
+
+	if (!s)
+		return;
+	if (s->src) {
+		g_source_destroy(&s->src->source);
+		g_source_unref(&s->src->source);
+	}
+	if (s->slirp)
+		slirp_cleanup(s->slirp);
+	for (i = 0; i < s->n_slots; i++)
+		g_free(s->slots[i]);
+	g_free(s->slots);
+	g_array_unref(s->registered);
+	g_ptr_array_unref(s->active);
+	/* slirp_cleanup() freed its timers through cb_timer_free(). */
+	g_ptr_array_set_free_func(s->timers, g_free);
+	g_ptr_array_unref(s->timers);
+	if (s->tapfd >= 0)
+		close(s->tapfd);
+	g_free(s);
+}
+
+/* sn_stack_slirp() - the libslirp instance, for the forward table */
+Slirp *sn_stack_slirp(struct sn_stack *s)
+{
+	return s->slirp;
+}

@@ -1,0 +1,57 @@
+/* tap.c - creating the tap device (IFF_TAP | IFF_NO_PI) from /dev/net/tun
+ * in the current network namespace, with errors that say how to fix them. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "tap.h"
+
+#define TUN_PATH "/dev/net/tun"
+
+/* tun_open_error() - explain why /dev/net/tun could not be opened */
+static void tun_open_error(int e, GError **err)
+{
+	const char *hint = "";
+
+	if (e == ENOENT)
+		hint = " (load the tun module with \"modprobe tun\", or create "
+		       "the node with \"mknod /dev/net/tun c 10 200\")";
+	else if (e == EACCES || e == EPERM)
+		hint = " (make it usable by unprivileged users with \"chmod "
+		       "0666 /dev/net/tun\", as desktop distributions ship it)";
+	g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e),
+		    "cannot open %s: %s%s", TUN_PATH, g_strerror(e), hint);
+}
+
+/* sn_tap_open() - create/attach tap device @name in the current namespace */
+int sn_tap_open(const char *name, GError **err)
+{
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+	int fd, e;
+
+	fd = open(TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		tun_open_error(errno, err);
+		return -1;
+	}
+	g_strlcpy(ifr.ifr_name, name, sizeof(ifr.ifr_name));
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		e = errno;
+		close(fd);
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e),
+			    "cannot create tap device %s: %s%s", name,
+			    g_strerror(e),
+			    e == EPERM ? " (CAP_NET_ADMIN is needed in the "
+					 "namespace's user namespace)"
+			    : e == EBUSY ? " (a device of that name exists "
+					   "and is in use)"
+					 : "");
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
