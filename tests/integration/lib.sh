@@ -1,0 +1,132 @@
+# lib.sh - shared helpers for slirpnetd's integration tests (sourced).
+# Each test runs in its own "host": a user+net+mount namespace made with
+# unshare, with lo up, so tests never touch the real host's network, can bind
+# any port, and run in parallel. The "container" is a network namespace made
+# inside it. Everything started is killed by PID on exit.
+set -euo pipefail
+
+: "${SLIRPNETD:?SLIRPNETD must name the slirpnetd binary}"
+SLIRPNETD=$(realpath "$SLIRPNETD")
+TESTNAME=$(basename "$0" .sh)
+SN_PIDS=()
+
+# fail MSG: print the failure (with the daemon's log if any) and exit 1
+fail() {
+	echo "FAIL: $TESTNAME: $*" >&2
+	if [ -n "${SN_LOG:-}" ] && [ -s "$SN_LOG" ]; then
+		echo "--- slirpnetd log:" >&2
+		tail -n 40 "$SN_LOG" >&2
+	fi
+	exit 1
+}
+
+# ok MSG: record a passing check
+ok() { echo "ok: $*"; }
+
+# sn_cleanup: kill everything started, remove the work directory
+sn_cleanup() {
+	local p
+	for p in "${SN_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	[ -n "${SN_WORK:-}" ] && rm -rf "$SN_WORK"
+}
+
+# sn_setup_host_tools: one-time machine set-up shared by the tests (as root):
+# /dev/net/tun usable by unprivileged users (as desktop distributions ship
+# it), and the unprivileged test user with subordinate id ranges.
+sn_setup_host_tools() {
+	[ "$(id -u)" = 0 ] || return 0
+	[ -z "${SN_IN_SANDBOX:-}" ] || return 0
+	(
+		flock 9
+		chmod 0666 /dev/net/tun
+		if ! id sntest >/dev/null 2>&1; then
+			useradd --create-home --shell /bin/bash sntest
+		fi
+		grep -q '^sntest:' /etc/subuid || echo 'sntest:200000:65536' >>/etc/subuid
+		grep -q '^sntest:' /etc/subgid || echo 'sntest:200000:65536' >>/etc/subgid
+	) 9>/tmp/slirpnetd-test-setup.lock
+}
+
+# sn_sandbox "$@": re-run the calling script inside a fresh user+net+mount
+# namespace (the test's private host), with lo up. Call first thing.
+sn_sandbox() {
+	if [ -z "${SN_IN_SANDBOX:-}" ]; then
+		sn_setup_host_tools
+		export SN_IN_SANDBOX=1 SLIRPNETD
+		exec unshare --user --map-root-user --net --mount --fork \
+			bash "$0" "$@"
+	fi
+	mount --make-rprivate /
+	ip link set lo up
+	SN_WORK=$(mktemp -d /tmp/sntest.XXXXXX)
+	chmod 755 "$SN_WORK"
+	trap sn_cleanup EXIT
+}
+
+# sn_container: start a process in a new network namespace; sets CPID
+sn_container() {
+	unshare --net --fork sleep 3600 &
+	SN_PIDS+=($!)
+	local i
+	for i in $(seq 100); do
+		CPID=$(pgrep -P "$!" -x sleep || true)
+		[ -n "$CPID" ] && break
+		sleep 0.05
+	done
+	[ -n "$CPID" ] || fail "container process did not start"
+	SN_PIDS+=("$CPID")
+}
+
+# nsx CMD...: run CMD in the container's network namespace
+nsx() { nsenter --target "$CPID" --net -- "$@"; }
+
+# sn_start ARGS...: start slirpnetd with a ready fd and wait until ready.
+# Sets SN_PID and SN_LOG. ARGS must end with the target (e.g. "$CPID").
+sn_start() {
+	local fifo="$SN_WORK/ready.$RANDOM" r
+	SN_LOG="$SN_WORK/slirpnetd.log"
+	mkfifo "$fifo"
+	exec {SN_READY}<>"$fifo"
+	rm -f "$fifo"
+	"$SLIRPNETD" -r "$SN_READY" "$@" >"$SN_LOG" 2>&1 &
+	SN_PID=$!
+	SN_PIDS+=("$SN_PID")
+	if ! read -r -t 20 -N 1 r <&"$SN_READY" || [ "$r" != 1 ]; then
+		exec {SN_READY}<&-
+		fail "slirpnetd did not signal ready (args: $*)"
+	fi
+	exec {SN_READY}<&-
+}
+
+# sn_wait_exit PID [TIMEOUT]: wait for child PID to exit; sets SN_RC to its
+# exit status (not in a subshell: only the parent shell can reap it)
+sn_wait_exit() {
+	local pid=$1 t=${2:-10} i
+	SN_RC=0
+	for i in $(seq $((t * 20))); do
+		[ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" = Z ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$pid" 2>/dev/null && [ "$(ps -o stat= -p "$pid" | cut -c1)" != Z ]; then
+		fail "process $pid still running after ${t}s"
+	fi
+	wait "$pid" 2>/dev/null || SN_RC=$?
+}
+
+# api JSON: send one request to the daemon's API socket, print the reply
+api() { printf '%s' "$1" | ncat -U "$SN_API"; }
+
+# wait_for CMD...: retry CMD for up to 10 s
+wait_for() {
+	local i
+	for i in $(seq 200); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# sn_done: the closing line meson shows
+sn_done() { echo "PASS: $TESTNAME"; }
