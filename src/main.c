@@ -108,14 +108,19 @@ static bool watch_target(struct sn_daemon *d, GError **err)
 	return true;
 }
 
-/* install_watches() - signals, --exit-fd and the target process */
-static bool install_watches(struct sn_daemon *d, GError **err)
+/* watch_signals() - SIGTERM, SIGINT, SIGHUP end the main loop cleanly */
+static void watch_signals(struct sn_daemon *d)
 {
 	const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	guint i;
 
 	for (i = 0; i < G_N_ELEMENTS(sigs); i++)
 		d->sig_watch[i] = g_unix_signal_add(sigs[i], on_signal, d);
+}
+
+/* install_watches() - --exit-fd and the target process */
+static bool install_watches(struct sn_daemon *d, GError **err)
+{
 	if (d->cfg.exit_fd >= 0)
 		d->exit_watch = g_unix_fd_add(d->cfg.exit_fd,
 					      G_IO_IN | G_IO_HUP | G_IO_ERR,
@@ -149,6 +154,9 @@ static bool daemon_start(struct sn_daemon *d, GError **err)
 	if (!check_fd_open(cfg->exit_fd, "--exit-fd", err) ||
 	    !check_fd_open(cfg->ready_fd, "--ready-fd", err))
 		return false;
+	/* Before anything that leaves a trace (tap0, the socket file), so
+	 * that a signal during start-up still cleans up. */
+	watch_signals(d);
 	tapfd = sn_netns_open_tap(cfg, err);
 	if (tapfd < 0)
 		return false;

@@ -21,19 +21,21 @@ struct tap_reply {
 	char msg[480];
 };
 
-/* ns_open() - open a namespace file, explaining a missing /proc/PID */
-static int ns_open(const struct sn_config *cfg, const char *path,
-		   const char *what, GError **err)
+/* ns_open() - open a namespace file, explaining a missing /proc/PID
+ * @pid: the PID @path was derived from, or 0 if the user named @path
+ */
+static int ns_open(pid_t pid, const char *path, const char *what,
+		   GError **err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	int e = errno;
 
 	if (fd >= 0)
 		return fd;
-	if (e == ENOENT && cfg->netns_type == SN_NETNS_PID)
+	if (e == ENOENT && pid > 0)
 		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e),
 			    "no process with PID %d (cannot open %s)",
-			    (int)cfg->target_pid, path);
+			    (int)pid, path);
 	else
 		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e),
 			    "cannot open %s namespace %s: %s", what, path,
@@ -51,11 +53,10 @@ static bool same_userns(int fd)
 	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-/* join_userns() - setns() into the user namespace at @path */
-static bool join_userns(const struct sn_config *cfg, const char *path,
-			GError **err)
+/* join_userns() - setns() into the user namespace at @path (of @pid, or 0) */
+static bool join_userns(pid_t pid, const char *path, GError **err)
 {
-	int fd = ns_open(cfg, path, "user", err);
+	int fd = ns_open(pid, path, "user", err);
 	int rc, e;
 
 	if (fd < 0)
@@ -102,12 +103,13 @@ static void netns_error(const struct sn_config *cfg, int e, GError **err)
 bool sn_netns_join(const struct sn_config *cfg, GError **err)
 {
 	g_autofree char *pid_userns = NULL;
-	int fd = ns_open(cfg, cfg->netns_path, "network", err);
+	pid_t pid = cfg->netns_type == SN_NETNS_PID ? cfg->target_pid : 0;
+	int fd = ns_open(pid, cfg->netns_path, "network", err);
 	int e;
 
 	if (fd < 0)
 		return false;
-	if (cfg->userns_path && !join_userns(cfg, cfg->userns_path, err))
+	if (cfg->userns_path && !join_userns(0, cfg->userns_path, err))
 		goto fail;
 	if (!setns(fd, CLONE_NEWNET))
 		goto done;
@@ -118,7 +120,7 @@ bool sn_netns_join(const struct sn_config *cfg, GError **err)
 		goto fail;
 	}
 	pid_userns = g_strdup_printf("/proc/%d/ns/user", (int)cfg->target_pid);
-	if (!join_userns(cfg, pid_userns, err))
+	if (!join_userns(pid, pid_userns, err))
 		goto fail;
 	if (setns(fd, CLONE_NEWNET) < 0) {
 		netns_error(cfg, errno, err);

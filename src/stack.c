@@ -399,8 +399,8 @@ static gboolean src_dispatch(GSource *source, GSourceFunc cb, gpointer data)
 	if (tap & G_IO_IN)
 		tap_input(s);
 	else if (tap & (G_IO_ERR | G_IO_HUP | G_IO_NVAL))
-		stack_fail(s, "the tap device was closed (its network "
-			      "namespace is gone)");
+		stack_fail(s, "the tap device went away (deleted, or its "
+			      "network namespace is gone)");
 	run_timers(s);
 	return G_SOURCE_CONTINUE;
 }

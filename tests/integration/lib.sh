@@ -116,7 +116,7 @@ sn_wait_exit() {
 }
 
 # api JSON: send one request to the daemon's API socket, print the reply
-api() { printf '%s' "$1" | ncat -U "$SN_API"; }
+api() { printf '%s' "$1" | timeout 10 ncat -U "$SN_API"; }
 
 # wait_for CMD...: retry CMD for up to 10 s
 wait_for() {

@@ -1,0 +1,52 @@
+#!/bin/bash
+# test_dhcp.sh - libslirp's DHCP server, with tap0 left unconfigured (no -c):
+# busybox udhcpc gets 10.0.2.100/24, router .2, DNS .3; --cidr moves them.
+. "$(dirname "$0")/lib.sh"
+sn_sandbox "$@"
+
+# udhcpc runs this with the lease in its environment; keep the "bound" one
+cat >"$SN_WORK/dhcp-script" <<EOF
+#!/bin/sh
+[ "\$1" = bound ] || exit 0
+printf 'ip=%s\nsubnet=%s\nmask=%s\nrouter=%s\ndns=%s\n' \\
+	"\$ip" "\$subnet" "\$mask" "\$router" "\$dns" >"$SN_WORK/lease.tmp"
+mv "$SN_WORK/lease.tmp" "$SN_WORK/lease"
+EOF
+chmod +x "$SN_WORK/dhcp-script"
+
+# lease TAP: run udhcpc in the container until bound (or it gives up)
+lease() {
+	rm -f "$SN_WORK/lease"
+	nsx ip link set "$1" up
+	nsx timeout 20 busybox udhcpc -i "$1" -n -q -f -t 5 -T 1 -s "$SN_WORK/dhcp-script" \
+		>"$SN_WORK/udhcpc.log" 2>&1 || fail "udhcpc got no lease on $1: $(cat "$SN_WORK/udhcpc.log")"
+	[ -s "$SN_WORK/lease" ] || fail "the udhcpc script did not record a lease: $(cat "$SN_WORK/udhcpc.log")"
+}
+
+# expect KEY VALUE: the recorded lease has KEY=VALUE
+expect() {
+	grep -qx "$1=$2" "$SN_WORK/lease" || fail "lease: expected $1=$2, got: $(tr '\n' ' ' <"$SN_WORK/lease")"
+}
+
+sn_container
+sn_start "$CPID"
+nsx ip -4 addr show tap0 | grep -q inet && fail "tap0 has an address before DHCP"
+lease tap0
+expect ip 10.0.2.100
+expect subnet 255.255.255.0
+expect mask 24
+expect router 10.0.2.2
+expect dns 10.0.2.3
+ok "DHCP lease 10.0.2.100/24 (255.255.255.0), router 10.0.2.2, DNS 10.0.2.3"
+
+# --cidr, in a second container
+sn_container
+sn_start --cidr=10.66.0.0/16 "$CPID"
+lease tap0
+expect ip 10.66.0.100
+expect subnet 255.255.0.0
+expect mask 16
+expect router 10.66.0.2
+expect dns 10.66.0.3
+ok "--cidr=10.66.0.0/16: lease 10.66.0.100/16, router 10.66.0.2, DNS 10.66.0.3"
+sn_done

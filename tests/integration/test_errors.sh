@@ -1,0 +1,197 @@
+#!/bin/bash
+# test_errors.sh - bad options and failing start-ups exit 1 with a message
+# naming the problem, never hang, and leave no socket file or process behind.
+. "$(dirname "$0")/lib.sh"
+sn_sandbox "$@"
+
+OUT="$SN_WORK/out"
+SOCK="$SN_WORK/err.sock"
+MYUSERNS=$(readlink /proc/self/ns/user)
+
+# our_daemons: PIDs of slirpnetd processes (or their namespace helpers) in
+# this test's user namespace; other tests' sandboxes are not visible to us
+our_daemons() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/exe" 2>/dev/null)" = "$SLIRPNETD" ] || continue
+		[ "$(readlink "$p/ns/user" 2>/dev/null)" = "$MYUSERNS" ] || continue
+		echo "${p#/proc/}"
+	done
+}
+
+# lingering: our slirpnetd processes, except the live daemon kept on purpose
+lingering() { our_daemons | grep -vx "${KEEP_PID:-none}" || true; }
+
+# run_fail DESC PATTERN CMD...: CMD must exit 1 within 15 s with PATTERN
+# (fixed string) in its output, leave no $SOCK behind and no process running
+run_fail() {
+	local desc=$1 pattern=$2 rc=0 left
+	shift 2
+	rm -f "$SOCK"
+	timeout -k 2 15 "$@" </dev/null >"$OUT" 2>&1 || rc=$?
+	[ "$rc" != 124 ] && [ "$rc" != 137 ] || fail "$desc: still running after 15 s (killed): $(cat "$OUT")"
+	[ "$rc" = 1 ] || fail "$desc: exit status $rc, not 1: $(cat "$OUT")"
+	grep -qF -- "$pattern" "$OUT" || fail "$desc: message lacks \"$pattern\": $(cat "$OUT")"
+	[ ! -e "$SOCK" ] || fail "$desc: API socket $SOCK left behind"
+	left=$(lingering)
+	[ -z "$left" ] || fail "$desc: slirpnetd processes left running: $left"
+	ok "$desc: exit 1, \"$(grep -F -m1 -- "$pattern" "$OUT")\""
+}
+
+# api_t JSON: api from lib.sh, bounded to 10 s
+api_t() { printf '%s' "$1" | timeout 10 ncat -U "$SN_API"; }
+
+# SN: slirpnetd with an API socket, so that every case checks its cleanup
+SN=("$SLIRPNETD" -a "$SOCK")
+
+sn_container
+
+# --- the target
+sleep 0 &
+gone=$!
+wait "$gone" || true
+kill -0 "$gone" 2>/dev/null && fail "PID $gone still exists"
+run_fail "reaped PID" "no process with PID $gone" "${SN[@]}" "$gone"
+run_fail "PID 0" "is not a PID" "${SN[@]}" 0
+run_fail "non-numeric PID" "is not a PID" "${SN[@]}" notapid
+run_fail "no target" "PID|PATH" "${SN[@]}"
+run_fail "too many arguments" "got 3 arguments" "${SN[@]}" "$CPID" tap0 extra
+run_fail "--netns-type=path to a regular file" "not a network namespace" \
+	"${SN[@]}" --netns-type=path /etc/hostname
+run_fail "--netns-path to a regular file" "not a network namespace" \
+	"${SN[@]}" --netns-path=/etc/hostname
+run_fail "--netns-type=path to a user namespace" "not a network namespace" \
+	"${SN[@]}" --netns-type=path "/proc/$CPID/ns/user"
+run_fail "nonexistent namespace path" "$SN_WORK/no/such/netns" \
+	"${SN[@]}" --netns-type=path "$SN_WORK/no/such/netns"
+grep -qF "No such file or directory" "$OUT" || fail "nonexistent path: no strerror: $(cat "$OUT")"
+run_fail "--userns-path to a network namespace" "cannot join user namespace" \
+	"${SN[@]}" --userns-path="/proc/$CPID/ns/net" "$CPID"
+
+# --- option values
+for mtu in 0 67 70000 65522 abc -5 ''; do
+	run_fail "--mtu=$mtu" "MTU must be" "${SN[@]}" --mtu="$mtu" "$CPID"
+done
+run_fail "--mtu=1200 with IPv6" "too small for IPv6" "${SN[@]}" --mtu=1200 --enable-ipv6 "$CPID"
+run_fail "--cidr=10.0.2.0/33" "--cidr=10.0.2.0/33" "${SN[@]}" --cidr=10.0.2.0/33 "$CPID"
+run_fail "--cidr=foo" "--cidr=foo" "${SN[@]}" --cidr=foo "$CPID"
+run_fail "--cidr=10.0.2.0/31" "--cidr=10.0.2.0/31" "${SN[@]}" --cidr=10.0.2.0/31 "$CPID"
+run_fail "--netns-type=bogus" "--netns-type=bogus" "${SN[@]}" --netns-type=bogus "$CPID"
+run_fail "--target-type=bess" "not supported" "${SN[@]}" --target-type=bess "$CPID"
+run_fail "--target-type=foo" "--target-type=foo" "${SN[@]}" --target-type=foo "$CPID"
+run_fail "--enable-sandbox" "not supported yet" "${SN[@]}" --enable-sandbox "$CPID"
+run_fail "--enable-seccomp" "not supported yet" "${SN[@]}" --enable-seccomp "$CPID"
+run_fail "unknown flag" "--no-such-flag" "${SN[@]}" --no-such-flag "$CPID"
+grep -qF -- "--help" "$OUT" || fail "unknown flag: no pointer to --help: $(cat "$OUT")"
+run_fail "--macaddress without -c" "needs --configure" \
+	"${SN[@]}" --macaddress=02:00:00:00:00:01 "$CPID"
+run_fail "--macaddress=zz" "--macaddress=zz" "${SN[@]}" -c --macaddress=zz "$CPID"
+run_fail "multicast --macaddress" "unicast" "${SN[@]}" -c --macaddress=01:00:5e:00:00:01 "$CPID"
+run_fail "tap name with a slash" "not a valid interface name" "${SN[@]}" "$CPID" a/b
+run_fail "tap name too long" "not a valid interface name" "${SN[@]}" "$CPID" abcdefghijklmnopq
+run_fail "--outbound-addr=1.2.3.4.5" "--outbound-addr=1.2.3.4.5" \
+	"${SN[@]}" --outbound-addr=1.2.3.4.5 "$CPID"
+run_fail "--outbound-addr6=nosuchif0" "--outbound-addr6=nosuchif0" \
+	"${SN[@]}" --outbound-addr6=nosuchif0 "$CPID"
+
+# --- descriptors
+exec 9>&-
+run_fail "-r 9, fd 9 not open" "not open" "${SN[@]}" -r 9 "$CPID"
+grep -qF -- "--ready-fd=9" "$OUT" || fail "-r 9: the flag is not named: $(cat "$OUT")"
+run_fail "-e 9, fd 9 not open" "not open" "${SN[@]}" -e 9 "$CPID"
+grep -qF -- "--exit-fd=9" "$OUT" || fail "-e 9: the flag is not named: $(cat "$OUT")"
+run_fail "-r x" "expected a file descriptor number" "${SN[@]}" -r x "$CPID"
+run_fail "-e same as -r" "must be different" "${SN[@]}" -e 2 -r 2 "$CPID"
+
+# --- the API socket
+run_fail "--api-socket in a missing directory" "$SN_WORK/nodir/api.sock" \
+	"$SLIRPNETD" -a "$SN_WORK/nodir/api.sock" "$CPID"
+[ ! -e "$SN_WORK/nodir" ] || fail "the missing directory was created"
+if nsx ip link show tap0 >/dev/null 2>&1; then fail "tap0 left in the container after the API failed"; fi
+long="$SN_WORK/$(printf 'x%.0s' $(seq 120))"
+run_fail "--api-socket path too long" "at most" "$SLIRPNETD" -a "$long" "$CPID"
+run_fail "--api-socket empty" "empty" "$SLIRPNETD" -a "" "$CPID"
+
+# a regular file is refused and left as it was
+echo "precious" >"$SN_WORK/regular"
+touch -d '2001-01-01 00:00' "$SN_WORK/regular"
+before=$(stat -c '%i %s %Y %a' "$SN_WORK/regular")
+run_fail "--api-socket on a regular file" "not a socket" \
+	"$SLIRPNETD" -a "$SN_WORK/regular" "$CPID"
+[ "$(cat "$SN_WORK/regular")" = precious ] || fail "the regular file was modified"
+[ "$(stat -c '%i %s %Y %a' "$SN_WORK/regular")" = "$before" ] || fail "the regular file was replaced or changed"
+ok "the regular file is untouched"
+
+# a live daemon's socket is refused, and that daemon keeps serving
+SN_API="$SN_WORK/live.sock"
+sn_start -a "$SN_API" "$CPID"
+KEEP_PID=$SN_PID
+LIVE_CPID=$CPID
+our_daemons | grep -qx "$KEEP_PID" || fail "the process check cannot see our own daemon $KEEP_PID"
+api_t '{"execute": "list_hostfwd"}' | grep -q '"entries"' || fail "the first daemon's API does not answer"
+sn_container
+run_fail "--api-socket of a live daemon" "already" "$SLIRPNETD" -a "$SN_API" "$CPID"
+grep -qF "$SN_API" "$OUT" || fail "the path is not named: $(cat "$OUT")"
+[ -S "$SN_API" ] || fail "the live daemon's socket file was removed"
+kill -0 "$KEEP_PID" 2>/dev/null || fail "the first daemon died"
+reply=$(api_t '{"execute": "list_hostfwd"}') || fail "the first daemon's API is gone"
+grep -q '"entries"' <<<"$reply" || fail "the first daemon's API answers oddly: $reply"
+ok "the first daemon still answers list_hostfwd"
+# a stale socket (no listener) is replaced, not refused
+python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$SN_WORK/stale.sock"
+[ -S "$SN_WORK/stale.sock" ] || fail "could not make a stale socket"
+SN_LOG="$SN_WORK/stale.log"
+sn_start -a "$SN_WORK/stale.sock" "$CPID"
+SN_API="$SN_WORK/stale.sock" api_t '{"execute": "list_hostfwd"}' | grep -q '"entries"' ||
+	fail "the stale socket was not replaced by a live one"
+kill -TERM "$SN_PID"
+sn_wait_exit "$SN_PID"
+[ "$SN_RC" = 0 ] && [ ! -e "$SN_WORK/stale.sock" ] || fail "stale-socket daemon: status $SN_RC, socket left"
+ok "a stale socket file is replaced"
+SN_LOG=
+
+# --- /dev/net/tun
+# missing: an empty tmpfs over /dev/net, in a mount namespace of its own
+run_fail "/dev/net/tun missing" "/dev/net/tun" unshare --mount -- \
+	sh -c 'mount -t tmpfs none /dev/net && exec "$@"' sh \
+	"$SLIRPNETD" -a "$SOCK" "$CPID"
+grep -qF "modprobe tun" "$OUT" || fail "/dev/net/tun missing: no modprobe hint: $(cat "$OUT")"
+# not usable: the real node, bind-mounted nodev (open gives EACCES)
+touch "$SN_WORK/tun"
+run_fail "/dev/net/tun not accessible (nodev)" "chmod 0666" unshare --mount -- \
+	sh -c 'mount --bind /dev/net/tun "$1" && mount -o remount,bind,nodev "$1" &&
+		mount --bind "$1" /dev/net/tun && shift && exec "$@"' sh "$SN_WORK/tun" \
+	"$SLIRPNETD" -a "$SOCK" "$CPID"
+grep -qF "/dev/net/tun" "$OUT" || fail "/dev/net/tun not accessible: path not named: $(cat "$OUT")"
+
+# --- the tap name is taken by a device that is not a tap
+run_fail "tap name lo" "cannot create tap device lo" "${SN[@]}" "$CPID" lo
+nsx ip -o link show lo | grep -q 'LOOPBACK' || fail "lo in the container was changed"
+nsx ip link add br0 type bridge
+run_fail "tap name of a bridge" "cannot create tap device br0" "${SN[@]}" "$CPID" br0
+nsx ip tuntap add tun5 mode tun
+run_fail "tap name of a tun (not tap) device" "cannot create tap device tun5" "${SN[@]}" "$CPID" tun5
+run_fail "tap name held by the live daemon" "in use" "${SN[@]}" "$LIVE_CPID" tap0
+nsenter --target "$LIVE_CPID" --net ip link show tap0 >/dev/null || fail "the live daemon's tap0 is gone"
+
+# the survivor is still fine, and stops cleanly
+SN_API="$SN_WORK/live.sock"
+api_t '{"execute": "list_hostfwd"}' | grep -q '"entries"' || fail "the first daemon's API stopped answering"
+kill -TERM "$KEEP_PID"
+sn_wait_exit "$KEEP_PID"
+[ "$SN_RC" = 0 ] || fail "the first daemon's exit status $SN_RC, not 0"
+[ ! -e "$SN_API" ] || fail "the first daemon left its socket"
+KEEP_PID=
+[ -z "$(lingering)" ] || fail "slirpnetd processes left: $(lingering)"
+ok "no slirpnetd process left"
+
+# --- last, as it fails with slirpnetd 0.1.0: a missing --userns-path file is
+# reported as "no process with PID" although the process exists
+run_fail "--userns-path nonexistent" "$SN_WORK/nouserns" \
+	"${SN[@]}" --userns-path="$SN_WORK/nouserns" "$CPID"
+kill -0 "$CPID" || fail "the container died"
+if grep -qF "no process with PID" "$OUT"; then
+	fail "--userns-path nonexistent: blames the (live) target process: $(cat "$OUT")"
+fi
+ok "--userns-path nonexistent: the message blames the path, not the PID"
+sn_done

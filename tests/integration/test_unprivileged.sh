@@ -1,0 +1,211 @@
+#!/bin/bash
+# test_unprivileged.sh - the rootless case for real: slirpnetd runs as an
+# unprivileged user and joins that user's container (its own user namespace).
+. "$(dirname "$0")/lib.sh"
+# No sn_sandbox: the daemon must run as a real unprivileged user, not as root
+# in a user namespace. Everything it touches stays on loopback or in the
+# namespaces made here.
+[ "$(id -u)" = 0 ] || { echo "SKIP: $TESTNAME needs root (to become sntest)"; exit 77; }
+sn_setup_host_tools
+SN_WORK=$(mktemp -d /tmp/sntest.XXXXXX)
+chmod 755 "$SN_WORK"
+trap sn_cleanup EXIT
+SN_LOG="$SN_WORK/slirpnetd.log"
+U="$SN_WORK/u"
+mkdir "$U"
+chown sntest:sntest "$U"
+SNUID=$(id -u sntest)
+
+# the binary must be reachable by sntest; copy it if the tree is private
+BIN=$SLIRPNETD
+if ! runuser -u sntest -- test -x "$BIN"; then
+	BIN="$SN_WORK/slirpnetd"
+	cp "$SLIRPNETD" "$BIN"
+	chmod 755 "$BIN"
+	echo "note: $SLIRPNETD is not executable by sntest; using a copy"
+fi
+
+# child_of PID NAME: the PID of PID's child running NAME (waits up to 10 s)
+child_of() {
+	local c
+	for _ in $(seq 200); do
+		c=$(pgrep -P "$1" -x "$2" || true)
+		[ -n "$c" ] && { echo "$c"; return 0; }
+		sleep 0.05
+	done
+	return 1
+}
+
+# the container: sntest's own user namespace (root mapped to sntest) + netns
+runuser -u sntest -- unshare --user --map-root-user --net --fork \
+	sh -c 'echo $$ >"$1.tmp" && mv "$1.tmp" "$1" && exec sleep 600' sh "$U/cpid" &
+SN_PIDS+=($!)
+wait_for test -s "$U/cpid" || fail "container did not start"
+CPID=$(cat "$U/cpid")
+SN_PIDS+=("$CPID")
+[ "$(stat -c %u "/proc/$CPID")" = "$SNUID" ] || fail "container does not run as sntest"
+[ "$(readlink "/proc/$CPID/ns/user")" != "$(readlink /proc/self/ns/user)" ] ||
+	fail "container is not in a user namespace of its own"
+nsc() { nsenter --target "$CPID" --net -- "$@"; }
+
+# start_as_sntest ARGS...: slirpnetd as sntest (under runuser, which stays
+# as its parent) with a ready fd; waits for "1" (20 s at most). Sets
+# RUNUSER_PID and DPID (the daemon). Gives up early if it exits.
+start_as_sntest() {
+	local fifo="$SN_WORK/ready.$RANDOM" r="" R _
+	mkfifo "$fifo"
+	exec {R}<>"$fifo"
+	rm -f "$fifo"
+	runuser -u sntest -- "$BIN" -r 3 "$@" 3>&"$R" >"$SN_LOG" 2>&1 &
+	RUNUSER_PID=$!
+	SN_PIDS+=("$RUNUSER_PID")
+	for _ in $(seq 200); do
+		read -r -t 0.1 -N 1 r <&"$R" && break
+		r=
+		kill -0 "$RUNUSER_PID" 2>/dev/null || break
+	done
+	exec {R}<&-
+	[ "$r" = 1 ] || fail "slirpnetd as sntest did not signal ready (args: $*)"
+	DPID=$(child_of "$RUNUSER_PID" slirpnetd) || fail "cannot find the daemon's PID"
+	SN_PIDS+=("$DPID")
+}
+
+# stop_daemon: SIGTERM; the daemon (and so runuser) must exit 0
+stop_daemon() {
+	kill -TERM "$DPID"
+	sn_wait_exit "$RUNUSER_PID" 5
+	[ "$SN_RC" = 0 ] || fail "SIGTERM exit status $SN_RC, not 0"
+	if kill -0 "$DPID" 2>/dev/null; then fail "daemon $DPID still running"; fi
+}
+
+# the daemon, as sntest: it must join the container's user namespace itself
+SN_API="$U/api.sock"
+start_as_sntest -c -a "$SN_API" "$CPID"
+ok "ready as sntest"
+
+[ "$(ps -o uid= -p "$DPID" | tr -d ' ')" = "$SNUID" ] || fail "daemon euid is not sntest's $SNUID"
+[ "$(ps -o ruid= -p "$DPID" | tr -d ' ')" = "$SNUID" ] || fail "daemon ruid is not sntest's $SNUID"
+grep -q '^CapEff:[[:space:]]*0*$' "/proc/$DPID/status" || fail "daemon has capabilities: $(grep Cap "/proc/$DPID/status")"
+[ "$(readlink "/proc/$DPID/ns/net")" = "$(readlink /proc/self/ns/net)" ] ||
+	fail "the daemon itself is not in the host network namespace"
+ok "daemon runs as uid $SNUID with no capabilities, in the host netns"
+
+nsc ip -4 addr show tap0 | grep -q 'inet 10.0.2.100/24' || fail "tap0 not configured: $(nsc ip addr)"
+nsc ip -4 route show default | grep -q 'default via 10.0.2.2 dev tap0' || fail "no default route: $(nsc ip route)"
+ok "tap0 10.0.2.100/24, default via 10.0.2.2"
+
+nsc ping -c 1 -W 5 10.0.2.2 >/dev/null || fail "cannot ping 10.0.2.2 from the container"
+ok "ping 10.0.2.2"
+
+# TCP to the host's 127.0.0.1 through 10.0.2.2: a one-shot echo server on a
+# free port (bound to port 0, so no race for the number)
+timeout 30 python3 -c '
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+__import__("os").rename(sys.argv[1] + ".tmp", sys.argv[1])
+s.settimeout(25)
+c, _ = s.accept()
+c.settimeout(10)
+data = b""
+while not data.endswith(b"\n"):
+    d = c.recv(100)
+    if not d:
+        break
+    data += d
+c.sendall(b"echo:" + data)
+c.close()
+' "$SN_WORK/port" &
+SN_PIDS+=($!)
+wait_for test -s "$SN_WORK/port" || fail "echo server did not start"
+PORT=$(cat "$SN_WORK/port")
+reply=$(nsc timeout 10 bash -c 'exec 3<>"/dev/tcp/10.0.2.2/$1" && echo "hello $1" >&3 &&
+	read -r l <&3 && echo "$l"' sh "$PORT") || fail "TCP to 10.0.2.2:$PORT failed"
+[ "$reply" = "echo:hello $PORT" ] || fail "TCP reply \"$reply\", not \"echo:hello $PORT\""
+ok "TCP round trip to the host's 127.0.0.1:$PORT via 10.0.2.2"
+
+[ -S "$SN_API" ] || fail "no API socket at $SN_API"
+[ "$(stat -c '%a %U' "$SN_API")" = "600 sntest" ] || fail "API socket is $(stat -c '%a %U' "$SN_API"), not 600 sntest"
+reply=$(runuser -u sntest -- timeout 10 ncat -U "$SN_API" <<<'{"execute": "list_hostfwd"}') || fail "sntest cannot use the API"
+grep -q '"entries"' <<<"$reply" || fail "API reply to sntest: $reply"
+chmod 755 "$U" # traversable: only the socket's mode keeps others out
+rc=0
+runuser -u nobody -- timeout 5 ncat -U "$SN_API" <<<'{"execute": "list_hostfwd"}' >"$SN_WORK/out" 2>&1 || rc=$?
+[ "$rc" != 0 ] || fail "another user (nobody) can use the API socket: $(cat "$SN_WORK/out")"
+grep -q 'Permission denied' "$SN_WORK/out" || fail "nobody: not refused by permissions: $(cat "$SN_WORK/out")"
+ok "API socket: mode 0600, owned by sntest, usable by sntest only"
+
+stop_daemon
+[ ! -e "$SN_API" ] || fail "API socket left behind"
+if nsc ip link show tap0 >/dev/null 2>&1; then fail "tap0 still exists after the daemon left"; fi
+ok "SIGTERM: exit 0, API socket removed, tap0 gone"
+
+# path mode names no process, so the user namespace must be given
+start_as_sntest -c --netns-type=path --userns-path="/proc/$CPID/ns/user" \
+	"/proc/$CPID/ns/net" tap1
+nsc ip -4 addr show tap1 | grep -q 'inet 10.0.2.100/24' || fail "tap1 not configured: $(nsc ip addr)"
+nsc ping -c 1 -W 5 10.0.2.2 >/dev/null || fail "cannot ping 10.0.2.2 via tap1"
+ok "as sntest, --netns-type=path with --userns-path: ready, tap1 works"
+stop_daemon
+
+# --- failures as sntest
+# root's namespaces (PID 1): refused with a message, not a crash
+rc=0
+timeout -k 2 15 runuser -u sntest -- "$BIN" -a "$U/fail.sock" 1 >"$SN_WORK/out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "PID 1 as sntest: exit status $rc, not 1: $(cat "$SN_WORK/out")"
+grep -Eq 'cannot open network namespace|cannot join' "$SN_WORK/out" ||
+	fail "PID 1 as sntest: no namespace message: $(cat "$SN_WORK/out")"
+[ ! -e "$U/fail.sock" ] || fail "PID 1 as sntest: API socket left behind"
+ok "PID 1 as sntest: exit 1, \"$(head -n1 "$SN_WORK/out")\""
+
+# an API socket where sntest may not write: refused, naming the path
+rc=0
+timeout -k 2 15 runuser -u sntest -- "$BIN" -a "$SN_WORK/root-owned.sock" "$CPID" \
+	>"$SN_WORK/out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "API socket in a root-owned directory: exit status $rc, not 1: $(cat "$SN_WORK/out")"
+grep -qF "$SN_WORK/root-owned.sock: Permission denied" "$SN_WORK/out" ||
+	fail "API socket in a root-owned directory: $(cat "$SN_WORK/out")"
+[ ! -e "$SN_WORK/root-owned.sock" ] || fail "a socket appeared in the root-owned directory"
+if nsc ip link show tap0 >/dev/null 2>&1; then fail "tap0 left behind after the API failed"; fi
+ok "as sntest, API socket in a root-owned directory: exit 1, \"$(grep -F -m1 root-owned.sock "$SN_WORK/out")\""
+
+# path mode without --userns-path: EPERM, with a hint
+rc=0
+timeout -k 2 15 runuser -u sntest -- "$BIN" -a "$U/fail.sock" --netns-type=path \
+	"/proc/$CPID/ns/net" >"$SN_WORK/out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "path mode without --userns-path: exit status $rc, not 1: $(cat "$SN_WORK/out")"
+grep -qF 'cannot join network namespace' "$SN_WORK/out" && grep -qF -- '--userns-path' "$SN_WORK/out" ||
+	fail "path mode without --userns-path: $(cat "$SN_WORK/out")"
+[ ! -e "$U/fail.sock" ] || fail "path mode without --userns-path: API socket left behind"
+ok "as sntest, path mode without --userns-path: exit 1, \"$(head -n1 "$SN_WORK/out")\""
+
+# /dev/net/tun 0600 (root's): in a private mount namespace, a copy of the
+# node with that mode over /dev/net/tun; the real node stays 0666. Then the
+# same copy made 0666 works, so the failure was the mode.
+mkdir "$SN_WORK/tunmnt"
+rc=0
+timeout -k 2 30 unshare --mount -- bash -c '
+	set -e
+	mnt=$1 out=$2 out2=$3 bin=$4
+	shift 4
+	mount -t tmpfs -o mode=755 none "$mnt"
+	mknod "$mnt/tun" c 10 200
+	chmod 600 "$mnt/tun"
+	mount --bind "$mnt/tun" /dev/net/tun
+	rc=0
+	runuser -u sntest -- "$bin" "$@" >"$out" 2>&1 || rc=$?
+	[ "$rc" = 1 ] || { echo "0600: exit status $rc, not 1"; exit 2; }
+	chmod 666 /dev/net/tun
+	runuser -u sntest -- "$bin" -e 3 "$@" 3</dev/null >"$out2" 2>&1 ||
+		{ echo "0666: exit status $?, not 0"; exit 3; }
+' sh "$SN_WORK/tunmnt" "$SN_WORK/out" "$SN_WORK/out2" "$BIN" -a "$U/fail.sock" "$CPID" \
+	>"$SN_WORK/outer" 2>&1 || rc=$?
+[ "$rc" = 0 ] || fail "/dev/net/tun 0600: $(cat "$SN_WORK/outer" "$SN_WORK/out" "$SN_WORK/out2" 2>/dev/null)"
+grep -qF 'cannot open /dev/net/tun' "$SN_WORK/out" || fail "/dev/net/tun 0600: $(cat "$SN_WORK/out")"
+grep -qF 'chmod 0666' "$SN_WORK/out" || fail "/dev/net/tun 0600: no chmod hint: $(cat "$SN_WORK/out")"
+[ ! -e "$U/fail.sock" ] || fail "/dev/net/tun 0600: API socket left behind"
+[ "$(stat -c %a /dev/net/tun)" = 666 ] || fail "the real /dev/net/tun changed mode"
+ok "/dev/net/tun 0600 as sntest: exit 1, \"$(head -n1 "$SN_WORK/out")\"; 0666 works"
+sn_done
