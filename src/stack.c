@@ -25,10 +25,12 @@
  * - check(): always true. libslirp expects slirp_pollfds_poll() after every
  *   poll, ready fds or not, because it runs its TCP timers there.
  *
- * - dispatch(): slirp_pollfds_poll() with the revents of this iteration
- *   (indices from this iteration's fill, so sockets created meanwhile are not
- *   looked up), then frames from the tap fd, read in a batch until EAGAIN or
- *   SN_TAP_BATCH frames, each handed to slirp_input(); then expired timers.
+ * - dispatch(): frames from the tap fd, read in a batch until EAGAIN or
+ *   SN_TAP_BATCH frames, each handed to slirp_input(); then
+ *   slirp_pollfds_poll() with the revents of this iteration (indices from
+ *   this iteration's fill: sockets libslirp creates meanwhile start with no
+ *   index and are not looked up, and closed ones leave its lists); then
+ *   expired timers.
  *
  * Frames from libslirp (send_packet) are written straight to the tap fd. The
  * tap fd is non-blocking: when the guest's queue is full the frame is dropped
@@ -393,7 +395,6 @@ static gboolean src_dispatch(GSource *source, GSourceFunc cb, gpointer data)
 
 	(void)cb;
 	(void)data;
-	slirp_pollfds_poll(s->slirp, 0, cb_get_revents, s);
 	if (s->tap_tag)
 		tap = g_source_query_unix_fd(source, s->tap_tag);
 	if (tap & G_IO_IN)
@@ -401,6 +402,10 @@ static gboolean src_dispatch(GSource *source, GSourceFunc cb, gpointer data)
 	else if (tap & (G_IO_ERR | G_IO_HUP | G_IO_NVAL))
 		stack_fail(s, "the tap device went away (deleted, or its "
 			      "network namespace is gone)");
+	/* After the guest's frames: an ARP reply among them lets the frames
+	 * that waited for it leave now (libslirp's if_start() runs here),
+	 * not at the next timeout. */
+	slirp_pollfds_poll(s->slirp, 0, cb_get_revents, s);
 	run_timers(s);
 	return G_SOURCE_CONTINUE;
 }

@@ -1,0 +1,77 @@
+#!/bin/bash
+# test_api.sh - the control socket end to end: slirp4netns's replies, and
+# forwards that carry data from the host's loopback into the container.
+. "$(dirname "$0")/lib.sh"
+sn_sandbox "$@"
+
+sn_container
+SN_API="$SN_WORK/api.sock"
+sn_start -c -a "$SN_API" "$CPID"
+[ "$(stat -c %a "$SN_API")" = 600 ] || fail "socket mode $(stat -c %a "$SN_API"), not 600"
+ok "API socket is mode 0600"
+
+# Servers inside the container: a TCP echo on 80, a UDP echo on 53.
+nsx socat TCP-LISTEN:80,reuseaddr,fork EXEC:cat &
+SN_PIDS+=($!)
+nsx socat UDP-RECVFROM:53,fork EXEC:cat &
+SN_PIDS+=($!)
+wait_for nsx sh -c 'ss -ltn | grep -q ":80 "' || fail "TCP server did not start"
+
+r=$(api '{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"127.0.0.1","host_port":8080,"guest_port":80}}')
+[ "$r" = '{"return":{"id":1}}' ] || fail "add tcp: $r"
+r=$(api '{"execute":"add_hostfwd","arguments":{"proto":"udp","host_port":5353,"guest_addr":"10.0.2.100","guest_port":53}}')
+[ "$r" = '{"return":{"id":2}}' ] || fail "add udp: $r"
+r=$(api '{"execute":"list_hostfwd"}')
+want='{"entries":[{"id":1,"proto":"tcp","host_addr":"127.0.0.1","host_port":8080,"guest_addr":"10.0.2.100","guest_port":80},{"id":2,"proto":"udp","host_addr":"0.0.0.0","host_port":5353,"guest_addr":"10.0.2.100","guest_port":53}]}'
+[ "$r" = "$want" ] || fail "list: $r"
+ok "add_hostfwd and list_hostfwd replies as slirp4netns's"
+
+r=$(echo hello-tcp | timeout 10 socat -T5 - TCP:127.0.0.1:8080)
+[ "$r" = hello-tcp ] || fail "TCP through the forward: '$r'"
+r=$(echo hello-udp | timeout 10 socat -T2 - UDP:127.0.0.1:5353)
+[ "$r" = hello-udp ] || fail "UDP through the forward: '$r'"
+ok "TCP and UDP round trips through the forwards"
+
+head -c 16M /dev/urandom >"$SN_WORK/big"
+nsx_recv=$(timeout 60 socat -T10 - TCP:127.0.0.1:8080 <"$SN_WORK/big" | sha256sum)
+[ "$nsx_recv" = "$(sha256sum <"$SN_WORK/big")" ] || fail "16 MiB echoed through the forward differs"
+ok "16 MiB echoed byte-exact through the TCP forward"
+
+# Bad requests get slirp4netns's errors and change nothing.
+r=$(api 'garbage')
+[ "$r" = '{"error":{"desc":"bad request: cannot parse JSON"}}' ] || fail "garbage: $r"
+r=$(api '{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"127.0.0.1","host_port":8080,"guest_port":80}}')
+[ "$r" = '{"error":{"desc":"bad request: add_hostfwd: slirp_add_hostfwd failed"}}' ] || fail "duplicate: $r"
+r=$(api '{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_port":70000,"guest_port":80}}')
+[ "$r" = '{"error":{"desc":"bad request: add_hostfwd: bad arguments.host_port"}}' ] || fail "port 70000: $r"
+r=$(head -c 5000 /dev/zero | tr '\0' ' ' | timeout 10 ncat -U "$SN_API" || true)
+[ "$r" = '{"error":{"desc":"bad request: too large message"}}' ] || fail "too large: $r"
+# A client that connects and sends nothing, and one that sends half a request.
+timeout 10 ncat -U "$SN_API" </dev/null >/dev/null || true
+printf '{"execute":"list_ho' | timeout 10 ncat -U "$SN_API" >/dev/null || true
+[ "$(api '{"execute":"list_hostfwd"}')" = "$want" ] || fail "forwards changed by bad requests"
+r=$(echo still-here | timeout 10 socat -T5 - TCP:127.0.0.1:8080)
+[ "$r" = still-here ] || fail "forward broken after bad requests"
+ok "bad requests refused; forwards intact"
+
+# 50 clients at once all get their answer.
+for i in $(seq 50); do
+	api '{"execute":"list_hostfwd"}' >"$SN_WORK/par.$i" &
+done
+wait_all=0
+for i in $(seq 50); do
+	for j in $(seq 100); do [ -s "$SN_WORK/par.$i" ] && break; sleep 0.05; done
+	[ "$(cat "$SN_WORK/par.$i")" = "$want" ] || wait_all=$((wait_all + 1))
+done
+[ "$wait_all" = 0 ] || fail "$wait_all of 50 concurrent clients got a wrong reply"
+ok "50 concurrent API clients answered"
+
+r=$(api '{"execute":"remove_hostfwd","arguments":{"id":1}}')
+[ "$r" = '{"return":{}}' ] || fail "remove: $r"
+r=$(api '{"execute":"remove_hostfwd","arguments":{"id":1}}')
+[ "$r" = '{"error":{"desc":"bad request: remove_hostfwd: bad arguments.id"}}' ] || fail "remove again: $r"
+timeout 5 socat -T2 - TCP:127.0.0.1:8080 </dev/null 2>/dev/null && fail "port 8080 still forwarded after remove"
+r=$(api '{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"127.0.0.1","host_port":8080,"guest_port":80}}')
+[ "$r" = '{"return":{"id":3}}' ] || fail "re-add after remove: $r (ids are never reused)"
+ok "remove_hostfwd stops the forward; ids are not reused"
+sn_done
