@@ -1,8 +1,9 @@
 # lib.sh - shared helpers for slirpnetd's integration tests (sourced).
-# Each test runs in its own "host": a user+net+mount namespace made with
+# Each test runs in its own "host": a user+net+mount+pid namespace made with
 # unshare, with lo up, so tests never touch the real host's network, can bind
 # any port, and run in parallel. The "container" is a network namespace made
-# inside it. Everything started is killed by PID on exit.
+# inside it. Everything started is killed by PID on exit, and whatever is
+# left dies with the PID namespace.
 set -euo pipefail
 
 : "${SLIRPNETD:?SLIRPNETD must name the slirpnetd binary}"
@@ -48,14 +49,14 @@ sn_setup_host_tools() {
 	) 9>/tmp/slirpnetd-test-setup.lock
 }
 
-# sn_sandbox "$@": re-run the calling script inside a fresh user+net+mount
-# namespace (the test's private host), with lo up. Call first thing.
+# sn_sandbox "$@": re-run the calling script inside fresh user, net, mount
+# and PID namespaces (the test's private host), with lo up. Call first thing.
 sn_sandbox() {
 	if [ -z "${SN_IN_SANDBOX:-}" ]; then
 		sn_setup_host_tools
 		export SN_IN_SANDBOX=1 SLIRPNETD
-		exec unshare --user --map-root-user --net --mount --fork \
-			bash "$0" "$@"
+		exec unshare --user --map-root-user --net --mount --pid \
+			--mount-proc --fork bash "$0" "$@"
 	fi
 	mount --make-rprivate /
 	ip link set lo up
