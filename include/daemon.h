@@ -7,15 +7,22 @@
 
 #include "api.h"
 #include "cli.h"
+#include "evloop.h"
+#include "fastfwd.h"
 #include "forward.h"
+#include "nshelper.h"
 #include "stack.h"
 
 struct sn_daemon {
 	struct sn_config cfg;
 	GMainLoop *loop;
+	struct sn_nshelper *nsh; /* makes sockets inside the namespace */
 	struct sn_stack *stack;
+	struct sn_evloop *ev;    /* the fast forwarders' epoll set */
+	struct sn_fwd_env env;
 	struct sn_fwd_table fwds;
 	struct sn_api *api;
+	gint64 start_us;
 
 	int pidfd;        /* the target process, in PID mode; else -1 */
 	guint exit_watch; /* --exit-fd */

@@ -1,5 +1,5 @@
 /* forward.h - the table of host port forwards behind the API: ids, specs,
- * and the libslirp hostfwd that carries each one. */
+ * and what carries each one (the fast forwarders, or libslirp's hostfwd). */
 #ifndef SN_FORWARD_H
 #define SN_FORWARD_H
 
@@ -9,19 +9,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-enum sn_fwd_proto { SN_FWD_TCP, SN_FWD_UDP };
+#include "fastfwd.h"
 
-struct sn_fwd_spec {
-	enum sn_fwd_proto proto;
-	struct in_addr host_addr; /* 0.0.0.0 for all */
-	uint16_t host_port;
-	struct in_addr guest_addr;
-	uint16_t guest_port;
-};
+struct sn_splice_fwd;
+struct sn_udp_fwd;
 
 struct sn_fwd {
 	int id; /* from 1, never reused while the daemon runs */
-	struct sn_fwd_spec spec;
+	struct sn_fwd_spec spec;   /* mode resolved: never SN_FWD_MODE_AUTO */
+	struct sn_splice_fwd *tcp; /* SPLICE mode, TCP */
+	struct sn_udp_fwd *udp;    /* SPLICE mode, UDP */
 };
 
 /* Hard cap on forwards, so that an API client cannot exhaust memory/fds. */
@@ -29,6 +26,8 @@ struct sn_fwd {
 
 struct sn_fwd_table {
 	Slirp *slirp;
+	struct sn_fwd_env *env;        /* NULL: libslirp's hostfwd only */
+	enum sn_fwd_mode default_mode; /* what SN_FWD_MODE_AUTO becomes */
 	GPtrArray *fwds; /* struct sn_fwd *, in the order they were added */
 	int next_id;
 };
@@ -37,11 +36,17 @@ struct sn_fwd_table {
 GQuark sn_fwd_error_quark(void);
 enum sn_fwd_error {
 	SN_FWD_ERROR_NOT_FOUND, /* no forward with that id */
-	SN_FWD_ERROR_BACKEND,   /* libslirp refused (port in use, ...) */
+	SN_FWD_ERROR_BACKEND,   /* the host socket could not be had */
 	SN_FWD_ERROR_LIMIT,     /* SN_FWD_MAX reached */
+	SN_FWD_ERROR_INVALID,   /* a combination the mode cannot do */
 };
 
-void sn_fwd_table_init(struct sn_fwd_table *t, Slirp *slirp);
+/*
+ * sn_fwd_table_init() - an empty table; forwards go to the fast forwarders
+ * of @env by default, or to @slirp's hostfwd when @env is NULL
+ */
+void sn_fwd_table_init(struct sn_fwd_table *t, Slirp *slirp,
+                       struct sn_fwd_env *env);
 /* sn_fwd_table_clear() - remove every forward; call before slirp_cleanup() */
 void sn_fwd_table_clear(struct sn_fwd_table *t);
 
@@ -49,10 +54,13 @@ void sn_fwd_table_clear(struct sn_fwd_table *t);
  * sn_fwd_add() - start forwarding @spec; on success *@id is its new id
  * Return: true on success, false with @err (SN_FWD_ERROR_*)
  */
-bool sn_fwd_add(struct sn_fwd_table *t, const struct sn_fwd_spec *spec,
-		int *id, GError **err);
+bool sn_fwd_add(struct sn_fwd_table *t, const struct sn_fwd_spec *spec, int *id,
+                GError **err);
 
 /* sn_fwd_remove() - stop forward @id. Return: true, or false with @err */
 bool sn_fwd_remove(struct sn_fwd_table *t, int id, GError **err);
+
+/* sn_fwd_stats() - the counters of @f, or NULL (libslirp keeps none) */
+const struct sn_fwd_stats *sn_fwd_stats(const struct sn_fwd *f);
 
 #endif

@@ -39,6 +39,35 @@ struct nlmsghdr *sn_nl_addr4_add(void *buf, uint32_t seq, int ifindex,
 struct nlmsghdr *sn_nl_route4_default(void *buf, uint32_t seq, int ifindex,
 				      struct in_addr gw);
 
+/* A policy routing rule (RTM_NEWRULE/RTM_DELRULE), IPv4 only. */
+struct sn_nl_rule {
+	uint32_t priority;
+	uint32_t table;
+	uint32_t fwmark;   /* 0: any mark */
+	struct in_addr to; /* INADDR_ANY: any destination, else a /32 */
+	uint8_t ipproto;   /* 0: any */
+	uint16_t sport;    /* host order; 0: any */
+	uint16_t dport;
+};
+
+/* RTM_NEWRULE (@add) or RTM_DELRULE: lookup @r->table for matches */
+struct nlmsghdr *sn_nl_rule4(void *buf, uint32_t seq, bool add,
+			     const struct sn_nl_rule *r);
+/* RTM_NEWROUTE: "local 0.0.0.0/0 dev @lo table @table", everything local */
+struct nlmsghdr *sn_nl_route4_local_all(void *buf, uint32_t seq,
+					uint32_t table, int lo);
+
+/*
+ * sn_netlink_local_table() - make @table deliver every destination locally
+ * and send traffic marked @fwmark through it (idempotent). Run inside the
+ * namespace. This is what lets a transparent socket bound to a client's
+ * address receive the replies sent to that address.
+ */
+bool sn_netlink_local_table(uint32_t fwmark, uint32_t table, GError **err);
+
+/* sn_netlink_rule() - add or delete one rule. Return: true, or @err */
+bool sn_netlink_rule(bool add, const struct sn_nl_rule *r, GError **err);
+
 /*
  * sn_netlink_configure() - bring lo up and configure @conf->ifname
  * Must run inside the target network namespace.

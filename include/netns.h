@@ -1,5 +1,5 @@
-/* netns.h - reaching into the target namespaces: a child process joins the
- * user and network namespaces, makes tap0 there and hands its fd back. */
+/* netns.h - reaching into the target namespaces: the user namespace when
+ * needed, then the network namespace (used by the namespace helper). */
 #ifndef SN_NETNS_H
 #define SN_NETNS_H
 
@@ -18,15 +18,5 @@
  * Return: true on success, false with @err naming the namespace and cause
  */
 bool sn_netns_join(const struct sn_config *cfg, GError **err);
-
-/*
- * sn_netns_open_tap() - fork a child that joins the namespaces, creates the
- * tap device (and configures it when cfg->configure), and sends its fd back
- * over SCM_RIGHTS. Waits for the child.
- *
- * Return: the tap fd in this process, or -1 with @err set to the child's
- * own error message
- */
-int sn_netns_open_tap(const struct sn_config *cfg, GError **err);
 
 #endif

@@ -1,5 +1,5 @@
-/* api.c - the control socket: slirp4netns's JSON API (add_hostfwd,
- * list_hostfwd, remove_hostfwd) parsed with json-glib, on a Unix socket. */
+/* api.c - the control protocol: slirp4netns's JSON requests and replies
+ * (add_hostfwd, list_hostfwd, remove_hostfwd) and ours, with json-glib. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
@@ -15,42 +15,10 @@
 
 #include "api.h"
 #include "log.h"
+#include "version.h"
 
 /* How much of a request --debug shows. */
 #define API_LOG_MAX 200
-#define API_BACKLOG 128
-/* Pause after accept() fails for lack of fds or memory. */
-#define API_BACKOFF_MS 100
-/* Reads of unread input discarded before close, so the peer gets no RST. */
-#define API_DRAIN_READS 16
-
-struct sn_api_client {
-	struct sn_api *api;
-	int fd;
-	GSource *io;    /* G_IO_IN while reading, G_IO_OUT while writing */
-	GSource *timer; /* SN_API_CLIENT_TIMEOUT_MS for each of the two */
-	char *reply;    /* NULL while reading */
-	gsize reply_len;
-	gsize reply_off;
-	gsize len;
-	char buf[SN_API_MAX_REQUEST];
-};
-
-struct sn_api {
-	char *path;
-	dev_t dev; /* of the socket file, to unlink only ours */
-	ino_t ino;
-	int fd;
-	GMainContext *ctx;
-	GSource *listen_src; /* NULL while full or backing off */
-	GSource *backoff_src;
-	bool closing;
-	struct sn_fwd_table *fwds;
-	struct in_addr default_guest;
-	GPtrArray *clients; /* struct sn_api_client * */
-	struct sn_ratelimit rl_accept;
-	struct sn_ratelimit rl_client;
-};
 
 /* ---- requests and replies ---- */
 
@@ -161,7 +129,7 @@ static bool arg_port(JsonObject *args, const char *name, uint16_t *port)
  * Return: false if it is there but no IPv4 address (or no string)
  */
 static bool arg_addr(JsonObject *args, const char *name, struct in_addr dflt,
-		     struct in_addr *out)
+                     struct in_addr *out)
 {
 	JsonNode *n = arg(args, name);
 	const char *s = node_string(n);
@@ -176,9 +144,59 @@ static bool arg_addr(JsonObject *args, const char *name, struct in_addr dflt,
 	return inet_pton(AF_INET, s, out) == 1;
 }
 
+/*
+ * arg_host() - member "host_addr": IPv4 or IPv6; 0.0.0.0 if absent or ""
+ * Return: false if it is there but no address
+ */
+static bool arg_host(JsonObject *args, struct sn_fwd_spec *spec)
+{
+	struct in_addr any = {.s_addr = htonl(INADDR_ANY)};
+	const char *s = node_string(arg(args, "host_addr"));
+
+	spec->host_family = AF_INET;
+	if (s && inet_pton(AF_INET6, s, &spec->host_addr6) == 1) {
+		spec->host_family = AF_INET6;
+		return true;
+	}
+	return arg_addr(args, "host_addr", any, &spec->host_addr);
+}
+
+/* arg_bool() - member @name: true or false; false if absent or null */
+static bool arg_bool(JsonObject *args, const char *name, bool *out)
+{
+	JsonNode *n = arg(args, name);
+
+	*out = false;
+	if (!n)
+		return true;
+	if (!JSON_NODE_HOLDS_VALUE(n) ||
+	    json_node_get_value_type(n) != G_TYPE_BOOLEAN)
+		return false;
+	*out = json_node_get_boolean(n);
+	return true;
+}
+
+/* arg_mode() - member "mode": "splice" or "slirp"; AUTO if absent */
+static bool arg_mode(JsonObject *args, enum sn_fwd_mode *mode)
+{
+	JsonNode *n = arg(args, "mode");
+	const char *s = node_string(n);
+
+	*mode = SN_FWD_MODE_AUTO;
+	if (!n)
+		return true;
+	if (!g_strcmp0(s, "splice"))
+		*mode = SN_FWD_MODE_SPLICE;
+	else if (!g_strcmp0(s, "slirp"))
+		*mode = SN_FWD_MODE_SLIRP;
+	else
+		return false;
+	return true;
+}
+
 /* arg_proto() - member @name: "tcp" or "udp", nothing else */
 static bool arg_proto(JsonObject *args, const char *name,
-		      enum sn_fwd_proto *proto)
+                      enum sn_fwd_proto *proto)
 {
 	const char *s = node_string(arg(args, name));
 
@@ -193,13 +211,11 @@ static bool arg_proto(JsonObject *args, const char *name,
 
 /* parse_add_args() - the spec of an add_hostfwd, or the reply refusing it */
 static char *parse_add_args(JsonObject *args, struct in_addr default_guest,
-			    struct sn_fwd_spec *spec)
+                            struct sn_fwd_spec *spec)
 {
-	struct in_addr any = { .s_addr = htonl(INADDR_ANY) };
-
 	if (!arg_proto(args, "proto", &spec->proto))
 		return reply_error("add_hostfwd: bad arguments.proto");
-	if (!arg_addr(args, "host_addr", any, &spec->host_addr))
+	if (!arg_host(args, spec))
 		return reply_error("add_hostfwd: bad arguments.host_addr");
 	if (!arg_port(args, "host_port", &spec->host_port))
 		return reply_error("add_hostfwd: bad arguments.host_port");
@@ -207,34 +223,92 @@ static char *parse_add_args(JsonObject *args, struct in_addr default_guest,
 		return reply_error("add_hostfwd: bad arguments.guest_addr");
 	if (!arg_port(args, "guest_port", &spec->guest_port))
 		return reply_error("add_hostfwd: bad arguments.guest_port");
+	if (!arg_mode(args, &spec->mode))
+		return reply_error(
+		    "add_hostfwd: bad arguments.mode (\"splice\" "
+		    "or \"slirp\")");
+	if (!arg_bool(args, "proxy_protocol", &spec->proxy_protocol))
+		return reply_error("add_hostfwd: bad arguments.proxy_protocol "
+		                   "(true or false)");
+	if (!arg_bool(args, "source_ip", &spec->source_ip))
+		return reply_error("add_hostfwd: bad arguments.source_ip "
+		                   "(true or false)");
 	return NULL;
 }
 
 /* handle_add() - execute add_hostfwd */
-static char *handle_add(struct sn_fwd_table *fwds,
-			struct in_addr default_guest, JsonObject *args)
+static char *handle_add(struct sn_fwd_table *fwds, struct in_addr default_guest,
+                        JsonObject *args)
 {
 	g_autoptr(GError) err = NULL;
-	struct sn_fwd_spec spec = { 0 };
+	struct sn_fwd_spec spec = {0};
 	char *bad = parse_add_args(args, default_guest, &spec);
 	int id;
 
 	if (bad)
 		return bad;
 	if (!sn_fwd_add(fwds, &spec, &id, &err)) {
-		g_warning("api: add_hostfwd: %s", err->message);
-		return reply_error("add_hostfwd: slirp_add_hostfwd failed");
+		/* slirp4netns's words first, for clients that match them */
+		g_autofree char *what = g_strconcat(
+		    "add_hostfwd: slirp_add_hostfwd failed: ", err->message,
+		    NULL);
+
+		g_warning("api: %s", what);
+		return reply_error(what);
 	}
 	return reply_return(id);
 }
 
+/* add_member_int(), add_member_str(), add_member_bool(): "name": value */
+static void add_member_int(JsonBuilder *b, const char *name, gint64 v)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_int_value(b, v);
+}
+
+static void add_member_str(JsonBuilder *b, const char *name, const char *v)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_string_value(b, v);
+}
+
+static void add_member_bool(JsonBuilder *b, const char *name, bool v)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_boolean_value(b, v);
+}
+
+static const char *mode_name(enum sn_fwd_mode mode)
+{
+	return mode == SN_FWD_MODE_SLIRP ? "slirp" : "splice";
+}
+
+/*
+ * add_extras() - the members our additions set, only where not default, so
+ * that a slirp4netns client's requests get slirp4netns's replies exactly
+ */
+static void add_extras(JsonBuilder *b, const struct sn_fwd_table *t,
+                       const struct sn_fwd *f)
+{
+	if (f->spec.mode != t->default_mode)
+		add_member_str(b, "mode", mode_name(f->spec.mode));
+	if (f->spec.proxy_protocol)
+		add_member_bool(b, "proxy_protocol", true);
+	if (f->spec.source_ip)
+		add_member_bool(b, "source_ip", true);
+}
+
 /* add_entry() - one forward of list_hostfwd's "entries" */
-static void add_entry(JsonBuilder *b, const struct sn_fwd *f)
+static void add_entry(JsonBuilder *b, const struct sn_fwd_table *t,
+                      const struct sn_fwd *f)
 {
 	const char *proto = f->spec.proto == SN_FWD_UDP ? "udp" : "tcp";
-	char host[INET_ADDRSTRLEN], guest[INET_ADDRSTRLEN];
+	char host[INET6_ADDRSTRLEN], guest[INET_ADDRSTRLEN];
 
-	inet_ntop(AF_INET, &f->spec.host_addr, host, sizeof(host));
+	if (f->spec.host_family == AF_INET6)
+		inet_ntop(AF_INET6, &f->spec.host_addr6, host, sizeof(host));
+	else
+		inet_ntop(AF_INET, &f->spec.host_addr, host, sizeof(host));
 	inet_ntop(AF_INET, &f->spec.guest_addr, guest, sizeof(guest));
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "id");
@@ -249,6 +323,7 @@ static void add_entry(JsonBuilder *b, const struct sn_fwd *f)
 	json_builder_add_string_value(b, guest);
 	json_builder_set_member_name(b, "guest_port");
 	json_builder_add_int_value(b, f->spec.guest_port);
+	add_extras(b, t, f);
 	json_builder_end_object(b);
 }
 
@@ -261,7 +336,7 @@ static char *handle_list(struct sn_fwd_table *fwds)
 	json_builder_set_member_name(b, "entries");
 	json_builder_begin_array(b);
 	for (guint i = 0; fwds->fwds && i < fwds->fwds->len; i++)
-		add_entry(b, g_ptr_array_index(fwds->fwds, i));
+		add_entry(b, fwds, g_ptr_array_index(fwds->fwds, i));
 	json_builder_end_array(b);
 	json_builder_end_object(b);
 	return builder_to_reply(b);
@@ -277,6 +352,93 @@ static char *handle_remove(struct sn_fwd_table *fwds, JsonObject *args)
 	    !sn_fwd_remove(fwds, (int)id, &err))
 		return reply_error("remove_hostfwd: bad arguments.id");
 	return reply_return(-1);
+}
+
+/* add_stats_entry() - one forward's counters (none for libslirp's) */
+static void add_stats_entry(JsonBuilder *b, const struct sn_fwd *f)
+{
+	const struct sn_fwd_stats *st = sn_fwd_stats(f);
+
+	json_builder_begin_object(b);
+	add_member_int(b, "id", f->id);
+	add_member_str(b, "proto", f->spec.proto == SN_FWD_UDP ? "udp" : "tcp");
+	add_member_str(b, "mode", mode_name(f->spec.mode));
+	if (st) {
+		add_member_int(b, "connections_open", (gint64)st->conns_open);
+		add_member_int(b, "connections_total", (gint64)st->conns_total);
+		add_member_int(b, "bytes_to_guest", (gint64)st->bytes_to_guest);
+		add_member_int(b, "bytes_from_guest",
+		               (gint64)st->bytes_from_guest);
+		add_member_int(b, "errors", (gint64)st->errors);
+	}
+	json_builder_end_object(b);
+}
+
+/* handle_stats() - execute get_stats: {"return":{"entries":[...]}} */
+static char *handle_stats(struct sn_fwd_table *fwds)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "return");
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "entries");
+	json_builder_begin_array(b);
+	for (guint i = 0; fwds->fwds && i < fwds->fwds->len; i++)
+		add_stats_entry(b, g_ptr_array_index(fwds->fwds, i));
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+	return builder_to_reply(b);
+}
+
+/* add_addr() - "name": dotted IPv4 */
+static void add_addr(JsonBuilder *b, const char *name, struct in_addr a)
+{
+	char s[INET_ADDRSTRLEN];
+
+	add_member_str(b, name, inet_ntop(AF_INET, &a, s, sizeof(s)));
+}
+
+/* add_config_info() - what get_info reports from the command line */
+static void add_config_info(JsonBuilder *b, const struct sn_config *cfg)
+{
+	g_autofree char *net = NULL;
+	char s[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &cfg->addrs.network, s, sizeof(s));
+	net = g_strdup_printf("%s/%u", s, cfg->addrs.prefix);
+	add_member_str(b, "netns", cfg->netns_path);
+	add_member_str(b, "tap", cfg->tapname);
+	add_member_int(b, "mtu", cfg->mtu);
+	add_member_str(b, "network", net);
+	add_addr(b, "gateway", cfg->addrs.gateway);
+	add_addr(b, "dns", cfg->addrs.dns);
+	add_addr(b, "guest", cfg->addrs.guest);
+	add_member_bool(b, "ipv6", cfg->enable_ipv6);
+}
+
+/* handle_info() - execute get_info: version, namespace, addresses, ... */
+static char *handle_info(const struct sn_api_ctx *ctx)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	gint64 up = (g_get_monotonic_time() - ctx->start_us) / G_USEC_PER_SEC;
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "return");
+	json_builder_begin_object(b);
+	add_member_str(b, "version", SN_VERSION);
+	add_member_str(b, "commit", SN_COMMIT);
+	add_member_str(b, "libslirp", slirp_version_string());
+	add_member_int(b, "pid", getpid());
+	if (ctx->cfg)
+		add_config_info(b, ctx->cfg);
+	add_member_int(b, "uptime_s", ctx->start_us ? up : 0);
+	add_member_int(b, "forwards",
+	               ctx->fwds->fwds ? ctx->fwds->fwds->len : 0);
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+	return builder_to_reply(b);
 }
 
 /* log_request() - g_debug the start of @req, non-printables escaped */
@@ -303,11 +465,11 @@ static void log_request(const char *req, gsize len)
 
 /* parse_request() - the request's root node in @parser, or the error reply */
 static char *parse_request(JsonParser *parser, const char *req, gsize len,
-			   JsonNode **root)
+                           JsonNode **root)
 {
 	if (len >= SN_API_MAX_REQUEST) {
 		g_warning("api: request too large (>= %d bytes)",
-			  SN_API_MAX_REQUEST);
+		          SN_API_MAX_REQUEST);
 		return reply_error("too large message");
 	}
 	if (!len || memchr(req, '\0', len) ||
@@ -323,18 +485,17 @@ static char *parse_request(JsonParser *parser, const char *req, gsize len,
 
 /*
  * sn_api_handle_request() - run one request, return the reply (g_free it)
- * @fwds:          the forward table the request acts on
- * @default_guest: guest_addr when the request gives none (10.0.2.100)
- * @req, @len:     the request bytes, not NUL-terminated
+ * @ctx:       the forward table and what get_info reports
+ * @req, @len: the request bytes, not NUL-terminated
  *
  * Replies are byte for byte those of slirp4netns. Requests of
  * SN_API_MAX_REQUEST bytes or more are refused before parsing, which also
  * bounds how deep json-glib (a recursive parser) nests.
  */
-char *sn_api_handle_request(struct sn_fwd_table *fwds,
-			    struct in_addr default_guest, const char *req,
-			    gsize len)
+char *sn_api_handle_request(const struct sn_api_ctx *ctx, const char *req,
+                            gsize len)
 {
+	struct sn_fwd_table *fwds = ctx->fwds;
 	g_autoptr(JsonParser) parser = json_parser_new_immutable();
 	JsonNode *root = NULL, *args_node;
 	JsonObject *obj, *args = NULL;
@@ -353,498 +514,14 @@ char *sn_api_handle_request(struct sn_fwd_table *fwds,
 	if (args_node && JSON_NODE_HOLDS_OBJECT(args_node))
 		args = json_node_get_object(args_node);
 	if (!strcmp(exec, "add_hostfwd"))
-		return handle_add(fwds, default_guest, args);
+		return handle_add(fwds, ctx->default_guest, args);
 	if (!strcmp(exec, "list_hostfwd"))
 		return handle_list(fwds);
 	if (!strcmp(exec, "remove_hostfwd"))
 		return handle_remove(fwds, args);
+	if (!strcmp(exec, "get_stats"))
+		return handle_stats(fwds);
+	if (!strcmp(exec, "get_info"))
+		return handle_info(ctx);
 	return reply_error("unknown execute");
-}
-
-/* ---- the socket server ---- */
-
-static void api_resume(struct sn_api *api);
-
-/* warn_limited() - g_warning, unless @rl held it back */
-static void G_GNUC_PRINTF(2, 3)
-	warn_limited(struct sn_ratelimit *rl, const char *fmt, ...)
-{
-	g_autofree char *msg = NULL;
-	unsigned int held = 0;
-	va_list ap;
-
-	if (!sn_ratelimit_ok(rl, &held))
-		return;
-	va_start(ap, fmt);
-	msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	if (held)
-		g_warning("%s (%u similar messages suppressed)", msg, held);
-	else
-		g_warning("%s", msg);
-}
-
-/* source_drop() - destroy and release *@src, if any */
-static void source_drop(GSource **src)
-{
-	if (!*src)
-		return;
-	g_source_destroy(*src);
-	g_source_unref(*src);
-	*src = NULL;
-}
-
-/* watch_fd() - call @fn when @fd is ready for @cond, in @ctx */
-static GSource *watch_fd(GMainContext *ctx, int fd, GIOCondition cond,
-			 GUnixFDSourceFunc fn, void *data)
-{
-	GSource *s = g_unix_fd_source_new(fd, cond);
-
-	g_source_set_callback(s, G_SOURCE_FUNC(fn), data, NULL);
-	g_source_attach(s, ctx);
-	return s;
-}
-
-/* watch_timeout() - call @fn after @ms milliseconds, in @ctx */
-static GSource *watch_timeout(GMainContext *ctx, guint ms, GSourceFunc fn,
-			      void *data)
-{
-	GSource *s = g_timeout_source_new(ms);
-
-	g_source_set_callback(s, fn, data, NULL);
-	g_source_attach(s, ctx);
-	return s;
-}
-
-/* drain() - discard what @fd has queued, a bounded number of reads */
-static void drain(int fd, char *buf, gsize size)
-{
-	for (int i = 0; i < API_DRAIN_READS; i++)
-		if (recv(fd, buf, size, MSG_DONTWAIT) <= 0)
-			return;
-}
-
-/* client_close() - end the connection and forget the client */
-static void client_close(struct sn_api_client *c)
-{
-	struct sn_api *api = c->api;
-
-	source_drop(&c->io);
-	source_drop(&c->timer);
-	shutdown(c->fd, SHUT_RDWR);
-	drain(c->fd, c->buf, sizeof(c->buf));
-	close(c->fd);
-	g_free(c->reply);
-	g_ptr_array_remove_fast(api->clients, c);
-	g_free(c);
-	api_resume(api);
-}
-
-/* client_send() - write what is left of the reply. Return: 1 done, 0 later,
- * -1 on error (the peer went away) */
-static int client_send(struct sn_api_client *c)
-{
-	while (c->reply_off < c->reply_len) {
-		ssize_t n = send(c->fd, c->reply + c->reply_off,
-				 c->reply_len - c->reply_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (n < 0)
-			return -1;
-		c->reply_off += (gsize)n;
-	}
-	return 1;
-}
-
-/* client_writable() - the peer reads again: send more of the reply */
-static gboolean client_writable(int fd, GIOCondition cond, void *data)
-{
-	struct sn_api_client *c = data;
-
-	(void)fd;
-	(void)cond;
-	if (!client_send(c))
-		return G_SOURCE_CONTINUE;
-	client_close(c);
-	return G_SOURCE_REMOVE;
-}
-
-static gboolean client_timeout(void *data);
-
-/* client_reply() - stop reading, send @reply (taken), then close */
-static void client_reply(struct sn_api_client *c, char *reply)
-{
-	struct sn_api *api = c->api;
-
-	source_drop(&c->io);
-	source_drop(&c->timer);
-	c->reply = reply;
-	c->reply_len = strlen(reply);
-	if (client_send(c)) {
-		client_close(c);
-		return;
-	}
-	c->io = watch_fd(api->ctx, c->fd, G_IO_OUT, client_writable, c);
-	c->timer = watch_timeout(api->ctx, SN_API_CLIENT_TIMEOUT_MS,
-				 client_timeout, c);
-}
-
-/* client_respond() - handle what the client sent and reply to it */
-static void client_respond(struct sn_api_client *c)
-{
-	struct sn_api *api = c->api;
-
-	client_reply(c, sn_api_handle_request(api->fwds, api->default_guest,
-					      c->buf, c->len));
-}
-
-/* client_timeout() - reading or writing took too long */
-static gboolean client_timeout(void *data)
-{
-	struct sn_api_client *c = data;
-
-	if (c->reply || !c->len)
-		client_close(c);
-	else
-		client_respond(c);
-	return G_SOURCE_REMOVE;
-}
-
-/* is_json_space() - JSON's insignificant whitespace */
-static bool is_json_space(char ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
-}
-
-/*
- * request_ready() - should the buffered bytes be answered now?
- * Yes if they parse as JSON, tried only when they end in '}' or ']' so
- * that a request trickling in is not parsed at every byte; yes too if they
- * hold a NUL, which no more bytes can make valid.
- */
-static bool request_ready(const char *buf, gsize len)
-{
-	g_autoptr(JsonParser) parser = NULL;
-	gsize end = len;
-
-	if (memchr(buf, '\0', len))
-		return true;
-	while (end && is_json_space(buf[end - 1]))
-		end--;
-	if (!end || (buf[end - 1] != '}' && buf[end - 1] != ']'))
-		return false;
-	parser = json_parser_new_immutable();
-	return json_parser_load_from_data(parser, buf, (gssize)len, NULL);
-}
-
-/* client_readable() - read more of the request; answer it once complete */
-static gboolean client_readable(int fd, GIOCondition cond, void *data)
-{
-	struct sn_api_client *c = data;
-	ssize_t n = read(fd, c->buf + c->len, sizeof(c->buf) - c->len);
-
-	(void)cond;
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-		      errno == EINTR))
-		return G_SOURCE_CONTINUE;
-	if (n < 0 || (n == 0 && !c->len)) {
-		client_close(c);
-		return G_SOURCE_REMOVE;
-	}
-	c->len += (gsize)n;
-	if (n && c->len < sizeof(c->buf) && !request_ready(c->buf, c->len))
-		return G_SOURCE_CONTINUE;
-	client_respond(c); /* complete, at EOF, or too large */
-	return G_SOURCE_REMOVE;
-}
-
-/* peer_allowed() - is the peer our own user (or root)? */
-static bool peer_allowed(struct sn_api *api, int fd)
-{
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		warn_limited(&api->rl_client, "api: SO_PEERCRED: %s",
-			     g_strerror(errno));
-		return false;
-	}
-	if (cred.uid == geteuid() || cred.uid == 0)
-		return true;
-	warn_limited(&api->rl_client,
-		     "api: refusing a connection from uid %u (pid %d)",
-		     (unsigned int)cred.uid, (int)cred.pid);
-	return false;
-}
-
-/* client_new() - serve the connection on @fd (taken), if it is allowed */
-static void client_new(struct sn_api *api, int fd)
-{
-	struct sn_api_client *c;
-
-	if (!peer_allowed(api, fd)) {
-		close(fd);
-		return;
-	}
-	c = g_new0(struct sn_api_client, 1);
-	c->api = api;
-	c->fd = fd;
-	c->io = watch_fd(api->ctx, fd, G_IO_IN, client_readable, c);
-	c->timer = watch_timeout(api->ctx, SN_API_CLIENT_TIMEOUT_MS,
-				 client_timeout, c);
-	g_ptr_array_add(api->clients, c);
-}
-
-/* api_backoff_done() - the pause after an accept() failure is over */
-static gboolean api_backoff_done(void *data)
-{
-	struct sn_api *api = data;
-
-	source_drop(&api->backoff_src);
-	api_resume(api);
-	return G_SOURCE_REMOVE;
-}
-
-/* api_accept_failed() - log @err; pause accepting so the loop won't spin */
-static void api_accept_failed(struct sn_api *api, int err)
-{
-	warn_limited(&api->rl_accept, "api: accept: %s%s", g_strerror(err),
-		     err == EMFILE || err == ENFILE ? " (out of fds)" : "");
-	source_drop(&api->listen_src);
-	api->backoff_src = watch_timeout(api->ctx, API_BACKOFF_MS,
-					 api_backoff_done, api);
-}
-
-/* api_acceptable() - take new connections, up to SN_API_MAX_CLIENTS */
-static gboolean api_acceptable(int fd, GIOCondition cond, void *data)
-{
-	struct sn_api *api = data;
-
-	(void)cond;
-	for (int i = 0; i < SN_API_MAX_CLIENTS; i++) {
-		int cfd;
-
-		if (api->clients->len >= SN_API_MAX_CLIENTS) {
-			/* full: the backlog holds the rest until one ends */
-			source_drop(&api->listen_src);
-			return G_SOURCE_REMOVE;
-		}
-		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (cfd >= 0) {
-			client_new(api, cfd);
-			continue;
-		}
-		if (errno == EINTR || errno == ECONNABORTED)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			break;
-		api_accept_failed(api, errno);
-		return G_SOURCE_REMOVE;
-	}
-	return G_SOURCE_CONTINUE;
-}
-
-/* api_resume() - watch the listening socket again, if nothing stops us */
-static void api_resume(struct sn_api *api)
-{
-	if (api->closing || api->listen_src || api->backoff_src ||
-	    api->clients->len >= SN_API_MAX_CLIENTS)
-		return;
-	api->listen_src = watch_fd(api->ctx, api->fd, G_IO_IN, api_acceptable,
-				   api);
-}
-
-/* socket_addr() - @path as a sockaddr_un, if it fits in sun_path */
-static bool socket_addr(const char *path, struct sockaddr_un *sun,
-			GError **err)
-{
-	gsize len = strlen(path);
-
-	memset(sun, 0, sizeof(*sun));
-	sun->sun_family = AF_UNIX;
-	if (!len) {
-		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-			    "the API socket path is empty");
-		return false;
-	}
-	if (len >= sizeof(sun->sun_path)) {
-		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NAMETOOLONG,
-			    "API socket path %s is too long (%zu bytes, the "
-			    "limit is %zu)",
-			    path, len, sizeof(sun->sun_path) - 1);
-		return false;
-	}
-	memcpy(sun->sun_path, path, len);
-	return true;
-}
-
-/* set_errno_error() - @err from errno, as "@what @path: strerror" */
-static void set_errno_error(GError **err, int errnum, const char *what,
-			    const char *path)
-{
-	g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errnum),
-		    "%s %s: %s", what, path, g_strerror(errnum));
-}
-
-/*
- * probe_socket() - is someone listening on the socket file at @sun?
- * Return: 1 yes, 0 no (stale, or gone), -1 with @err if we can't tell
- */
-static int probe_socket(const struct sockaddr_un *sun, GError **err)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int ret, errnum;
-
-	if (fd < 0) {
-		set_errno_error(err, errno, "cannot create a socket to check",
-				sun->sun_path);
-		return -1;
-	}
-	ret = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
-	errnum = errno;
-	close(fd);
-	if (!ret || errnum == EAGAIN) /* EAGAIN: listening, backlog full */
-		return 1;
-	if (errnum == ECONNREFUSED || errnum == ENOENT)
-		return 0;
-	set_errno_error(err, errnum, "cannot check", sun->sun_path);
-	return -1;
-}
-
-/* clear_stale() - make room at @sun: remove a dead socket, refuse the rest */
-static bool clear_stale(const struct sockaddr_un *sun, GError **err)
-{
-	const char *path = sun->sun_path;
-	struct stat st;
-	int live;
-
-	if (lstat(path, &st) < 0) {
-		if (errno == ENOENT)
-			return true;
-		set_errno_error(err, errno, "cannot check", path);
-		return false;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_EXIST,
-			    "%s exists and is not a socket; not replacing it",
-			    path);
-		return false;
-	}
-	live = probe_socket(sun, err);
-	if (live < 0)
-		return false;
-	if (live) {
-		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_EXIST,
-			    "another process is already serving %s", path);
-		return false;
-	}
-	if (unlink(path) < 0 && errno != ENOENT) {
-		set_errno_error(err, errno, "cannot remove stale socket", path);
-		return false;
-	}
-	g_debug("api: removed stale socket %s", path);
-	return true;
-}
-
-/*
- * bind_listen() - a non-blocking socket listening at @sun, mode 0600
- * The mode is set on the socket before bind() (Linux creates the file with
- * it, so there is no window where others may connect) and on the file
- * after, in case that did not hold.
- *
- * Return: the fd, or -1 with @err
- */
-static int bind_listen(const struct sockaddr_un *sun, GError **err)
-{
-	const char *path = sun->sun_path;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	if (fd < 0) {
-		set_errno_error(err, errno, "cannot create socket for", path);
-		return -1;
-	}
-	if (fchmod(fd, 0600) < 0 ||
-	    bind(fd, (const struct sockaddr *)sun, sizeof(*sun)) < 0) {
-		set_errno_error(err, errno, "cannot bind", path);
-		close(fd);
-		return -1;
-	}
-	if (chmod(path, 0600) < 0 || listen(fd, API_BACKLOG) < 0) {
-		set_errno_error(err, errno, "cannot listen on", path);
-		unlink(path);
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/*
- * sn_api_new() - listen on @path (mode 0600) in the thread-default context
- * A stale socket file (no listener) is replaced; a live one is refused, and
- * so is anything that is not a socket.
- *
- * Return: the server, or NULL with @err (G_FILE_ERROR) naming the path
- */
-struct sn_api *sn_api_new(const char *path, struct sn_fwd_table *fwds,
-			  struct in_addr default_guest, GError **err)
-{
-	struct sockaddr_un sun;
-	struct sn_api *api;
-	struct stat st;
-	int fd;
-
-	if (!socket_addr(path, &sun, err) || !clear_stale(&sun, err))
-		return NULL;
-	fd = bind_listen(&sun, err);
-	if (fd < 0)
-		return NULL;
-	api = g_new0(struct sn_api, 1);
-	api->path = g_strdup(path);
-	if (stat(path, &st) == 0) {
-		api->dev = st.st_dev;
-		api->ino = st.st_ino;
-	}
-	api->fd = fd;
-	api->ctx = g_main_context_ref_thread_default();
-	api->fwds = fwds;
-	api->default_guest = default_guest;
-	api->clients = g_ptr_array_new();
-	api_resume(api);
-	g_debug("api: listening on %s", path);
-	return api;
-}
-
-/* unlink_ours() - remove the socket file, unless it is no longer ours */
-static void unlink_ours(const struct sn_api *api)
-{
-	struct stat st;
-
-	if (lstat(api->path, &st) < 0 || st.st_dev != api->dev ||
-	    st.st_ino != api->ino)
-		return;
-	if (unlink(api->path) < 0)
-		g_warning("api: cannot remove %s: %s", api->path,
-			  g_strerror(errno));
-}
-
-/* sn_api_free() - stop listening, close clients, unlink the socket file */
-void sn_api_free(struct sn_api *api)
-{
-	if (!api)
-		return;
-	api->closing = true;
-	source_drop(&api->listen_src);
-	source_drop(&api->backoff_src);
-	while (api->clients->len)
-		client_close(g_ptr_array_index(api->clients, 0));
-	g_ptr_array_unref(api->clients);
-	close(api->fd);
-	unlink_ours(api);
-	g_main_context_unref(api->ctx);
-	g_free(api->path);
-	g_free(api);
 }

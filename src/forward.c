@@ -1,38 +1,48 @@
 /* forward.c - the table of host port forwards: ids, duplicate and limit
- * checks, and the libslirp hostfwd that carries each forward. */
+ * checks, and what carries each: a fast forwarder or libslirp's hostfwd. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <limits.h>
+#include <string.h>
 
 #include "forward.h"
+#include "splice.h"
+#include "udpfwd.h"
 
-G_DEFINE_QUARK(sn-fwd-error-quark, sn_fwd_error)
+G_DEFINE_QUARK(sn - fwd - error - quark, sn_fwd_error)
 
-/* proto_name() - "tcp" or "udp" */
-static const char *proto_name(enum sn_fwd_proto proto)
+/* host_any() - does @s listen on every address of its family? */
+static bool host_any(const struct sn_fwd_spec *s)
 {
-	return proto == SN_FWD_UDP ? "udp" : "tcp";
+	if (s->host_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(&s->host_addr6);
+	return s->host_addr.s_addr == htonl(INADDR_ANY);
 }
 
-/* addr_str() - @a as dotted IPv4 in @buf, which it returns */
-static const char *addr_str(struct in_addr a, char buf[INET_ADDRSTRLEN])
+/* host_same() - the same host address, family included */
+static bool host_same(const struct sn_fwd_spec *a, const struct sn_fwd_spec *b)
 {
-	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
-}
-
-/* specs_overlap() - would @a and @b listen on the same host socket? */
-static bool specs_overlap(const struct sn_fwd_spec *a,
-			  const struct sn_fwd_spec *b)
-{
-	if (a->proto != b->proto || a->host_port != b->host_port)
+	if (a->host_family != b->host_family)
 		return false;
-	return a->host_addr.s_addr == b->host_addr.s_addr ||
-	       a->host_addr.s_addr == htonl(INADDR_ANY) ||
-	       b->host_addr.s_addr == htonl(INADDR_ANY);
+	if (a->host_family == AF_INET6)
+		return IN6_ARE_ADDR_EQUAL(&a->host_addr6, &b->host_addr6);
+	return a->host_addr.s_addr == b->host_addr.s_addr;
+}
+
+/* specs_overlap() - would @a and @b listen on the same host socket?
+ * IPv6 sockets are IPV6_V6ONLY: "::" and "0.0.0.0" do not overlap. */
+static bool specs_overlap(const struct sn_fwd_spec *a,
+                          const struct sn_fwd_spec *b)
+{
+	if (a->proto != b->proto || a->host_port != b->host_port ||
+	    a->host_family != b->host_family)
+		return false;
+	return host_same(a, b) || host_any(a) || host_any(b);
 }
 
 /* find_overlap() - the forward whose host socket @spec would clash with */
 static const struct sn_fwd *find_overlap(const struct sn_fwd_table *t,
-					 const struct sn_fwd_spec *spec)
+                                         const struct sn_fwd_spec *spec)
 {
 	for (guint i = 0; i < t->fwds->len; i++) {
 		const struct sn_fwd *f = g_ptr_array_index(t->fwds, i);
@@ -59,23 +69,34 @@ static int find_index(const struct sn_fwd_table *t, int id)
 static void slirp_remove(Slirp *slirp, const struct sn_fwd *f)
 {
 	const struct sn_fwd_spec *s = &f->spec;
-	char host[INET_ADDRSTRLEN];
+	g_autofree char *where = NULL;
 
 	if (!slirp)
 		return;
 	if (slirp_remove_hostfwd(slirp, s->proto == SN_FWD_UDP, s->host_addr,
-				 s->host_port) >= 0)
+	                         s->host_port) >= 0)
 		return;
-	g_warning("forward %d: libslirp had no listener on %s:%u/%s", f->id,
-		  addr_str(s->host_addr, host), s->host_port,
-		  proto_name(s->proto));
+	where = sn_fwd_spec_host(s);
+	g_warning("forward %d: libslirp had no listener on %s", f->id, where);
 }
 
-/* sn_fwd_table_init() - an empty table adding forwards to @slirp */
-void sn_fwd_table_init(struct sn_fwd_table *t, Slirp *slirp)
+/* fwd_stop() - stop what carries @f, and free it */
+static void fwd_stop(struct sn_fwd_table *t, struct sn_fwd *f)
+{
+	if (f->spec.mode == SN_FWD_MODE_SLIRP)
+		slirp_remove(t->slirp, f);
+	sn_splice_close(f->tcp);
+	sn_udpfwd_free(f->udp);
+	g_free(f);
+}
+
+void sn_fwd_table_init(struct sn_fwd_table *t, Slirp *slirp,
+                       struct sn_fwd_env *env)
 {
 	t->slirp = slirp;
-	t->fwds = g_ptr_array_new_with_free_func(g_free);
+	t->env = env;
+	t->default_mode = env ? SN_FWD_MODE_SPLICE : SN_FWD_MODE_SLIRP;
+	t->fwds = g_ptr_array_new();
 	t->next_id = 1;
 }
 
@@ -89,7 +110,7 @@ void sn_fwd_table_clear(struct sn_fwd_table *t)
 	if (!t->fwds)
 		return;
 	for (guint i = 0; i < t->fwds->len; i++)
-		slirp_remove(t->slirp, g_ptr_array_index(t->fwds, i));
+		fwd_stop(t, g_ptr_array_index(t->fwds, i));
 	g_clear_pointer(&t->fwds, g_ptr_array_unref);
 }
 
@@ -99,78 +120,124 @@ static bool check_room(const struct sn_fwd_table *t, GError **err)
 	if (t->fwds->len < SN_FWD_MAX && t->next_id < INT_MAX)
 		return true;
 	g_set_error(err, SN_FWD_ERROR, SN_FWD_ERROR_LIMIT,
-		    "too many forwards (the limit is %d)", SN_FWD_MAX);
+	            "too many forwards (the limit is %d)", SN_FWD_MAX);
 	return false;
 }
 
 /* check_overlap() - refuse @spec if an existing forward has its socket */
 static bool check_overlap(const struct sn_fwd_table *t,
-			  const struct sn_fwd_spec *spec, GError **err)
+                          const struct sn_fwd_spec *spec, GError **err)
 {
 	const struct sn_fwd *f = find_overlap(t, spec);
-	char host[INET_ADDRSTRLEN], other[INET_ADDRSTRLEN];
+	g_autofree char *want = NULL, *have = NULL;
 
 	if (!f)
 		return true;
+	want = sn_fwd_spec_host(spec);
+	have = sn_fwd_spec_host(&f->spec);
 	g_set_error(err, SN_FWD_ERROR, SN_FWD_ERROR_BACKEND,
-		    "cannot listen on %s:%u/%s: forward %d already uses "
-		    "%s:%u/%s",
-		    addr_str(spec->host_addr, host), spec->host_port,
-		    proto_name(spec->proto), f->id,
-		    addr_str(f->spec.host_addr, other), f->spec.host_port,
-		    proto_name(f->spec.proto));
+	            "cannot listen on %s: forward %d already uses %s", want,
+	            f->id, have);
+	return false;
+}
+
+/* check_mode() - refuse what @spec's mode cannot do */
+static bool check_mode(const struct sn_fwd_table *t,
+                       const struct sn_fwd_spec *spec, GError **err)
+{
+	const char *why = NULL;
+
+	if (spec->proxy_protocol && spec->proto != SN_FWD_TCP)
+		why = "proxy_protocol is for TCP forwards only";
+	else if (spec->mode == SN_FWD_MODE_SPLICE && !t->env)
+		why = "mode splice is not available in this daemon";
+	else if (spec->mode == SN_FWD_MODE_SLIRP &&
+	         (spec->proxy_protocol || spec->source_ip))
+		why = "mode slirp cannot keep the client's address "
+		      "(proxy_protocol, source_ip): use mode splice";
+	else if (spec->mode == SN_FWD_MODE_SLIRP &&
+	         spec->host_family != AF_INET)
+		why = "mode slirp listens on IPv4 host addresses only";
+	if (!why)
+		return true;
+	g_set_error_literal(err, SN_FWD_ERROR, SN_FWD_ERROR_INVALID, why);
 	return false;
 }
 
 /* slirp_add() - ask libslirp to listen for @spec */
 static bool slirp_add(Slirp *slirp, const struct sn_fwd_spec *spec,
-		      GError **err)
+                      GError **err)
 {
-	char host[INET_ADDRSTRLEN];
+	g_autofree char *msg = NULL;
 
 	if (slirp_add_hostfwd(slirp, spec->proto == SN_FWD_UDP, spec->host_addr,
-			      spec->host_port, spec->guest_addr,
-			      spec->guest_port) >= 0)
+	                      spec->host_port, spec->guest_addr,
+	                      spec->guest_port) >= 0)
 		return true;
-	g_set_error(err, SN_FWD_ERROR, SN_FWD_ERROR_BACKEND,
-		    "cannot listen on %s:%u/%s: address in use or not "
-		    "permitted (libslirp does not say which)",
-		    addr_str(spec->host_addr, host), spec->host_port,
-		    proto_name(spec->proto));
+	/* libslirp keeps bind()'s errno from us: 0 asks for a guess */
+	msg = sn_fwd_port_error(spec, 0);
+	g_set_error_literal(err, SN_FWD_ERROR, SN_FWD_ERROR_BACKEND, msg);
 	return false;
 }
 
-/*
- * sn_fwd_add() - start forwarding @spec; on success *@id is its new id
- * Return: true on success, false with @err (SN_FWD_ERROR_*)
- */
-bool sn_fwd_add(struct sn_fwd_table *t, const struct sn_fwd_spec *spec,
-		int *id, GError **err)
+/* fast_add() - start the fast forwarder for @f->spec */
+static bool fast_add(struct sn_fwd_table *t, struct sn_fwd *f, GError **err)
 {
-	struct sn_fwd *f;
-
-	if (!check_room(t, err) || !check_overlap(t, spec, err) ||
-	    !slirp_add(t->slirp, spec, err))
+	if (f->spec.source_ip && !sn_fwd_srcip_ready(t->env, err))
 		return false;
-	f = g_new0(struct sn_fwd, 1);
-	f->id = t->next_id++;
+	if (f->spec.proto == SN_FWD_UDP)
+		f->udp = sn_udpfwd_new(t->env, &f->spec, err);
+	else
+		f->tcp = sn_splice_new(t->env, &f->spec, err);
+	return f->udp || f->tcp;
+}
+
+bool sn_fwd_add(struct sn_fwd_table *t, const struct sn_fwd_spec *spec, int *id,
+                GError **err)
+{
+	struct sn_fwd *f = g_new0(struct sn_fwd, 1);
+	bool ok;
+
 	f->spec = *spec;
+	if (!f->spec.host_family)
+		f->spec.host_family = AF_INET;
+	if (f->spec.mode == SN_FWD_MODE_AUTO)
+		f->spec.mode = t->default_mode;
+	ok = check_room(t, err) && check_mode(t, &f->spec, err) &&
+	     check_overlap(t, &f->spec, err);
+	if (ok && f->spec.mode == SN_FWD_MODE_SLIRP)
+		ok = slirp_add(t->slirp, &f->spec, err);
+	else if (ok)
+		ok = fast_add(t, f, err);
+	if (!ok) {
+		g_free(f);
+		return false;
+	}
+	f->id = t->next_id++;
 	g_ptr_array_add(t->fwds, f);
 	*id = f->id;
 	return true;
 }
 
-/* sn_fwd_remove() - stop forward @id. Return: true, or false with @err */
 bool sn_fwd_remove(struct sn_fwd_table *t, int id, GError **err)
 {
 	int i = find_index(t, id);
 
 	if (i < 0) {
 		g_set_error(err, SN_FWD_ERROR, SN_FWD_ERROR_NOT_FOUND,
-			    "no forward with id %d", id);
+		            "no forward with id %d", id);
 		return false;
 	}
-	slirp_remove(t->slirp, g_ptr_array_index(t->fwds, i));
+	fwd_stop(t, g_ptr_array_index(t->fwds, i));
 	g_ptr_array_remove_index(t->fwds, (guint)i);
 	return true;
+}
+
+const struct sn_fwd_stats *sn_fwd_stats(const struct sn_fwd *f)
+{
+	if (f->tcp)
+		return sn_splice_stats(f->tcp);
+	if (f->udp)
+		return sn_udpfwd_stats(f->udp);
+	return NULL;
 }

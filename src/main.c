@@ -7,12 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
-#include "netns.h"
+#include "splice.h"
 #include "version.h"
 
 /* print_version() - slirp4netns's --version layout (tools parse it) */
@@ -145,6 +146,43 @@ static void signal_ready(struct sn_daemon *d)
 	d->cfg.ready_fd = -1;
 }
 
+/*
+ * raise_fd_limit() - soft RLIMIT_NOFILE up to the hard limit: every
+ * forwarded connection holds two sockets
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		g_debug("cannot raise the open file limit: %s",
+			g_strerror(errno));
+}
+
+/* start_forwarding() - the fast forwarders, the table and the API */
+static bool start_forwarding(struct sn_daemon *d, GError **err)
+{
+	struct sn_config *cfg = &d->cfg;
+	struct sn_api_ctx ctx;
+
+	d->ev = sn_evloop_new(err);
+	if (!d->ev)
+		return false;
+	sn_fwd_env_init(&d->env, d->ev, d->nsh);
+	sn_fwd_table_init(&d->fwds, sn_stack_slirp(d->stack), &d->env);
+	if (!cfg->api_socket)
+		return true;
+	ctx = (struct sn_api_ctx){ .fwds = &d->fwds,
+				   .default_guest = cfg->addrs.guest,
+				   .cfg = cfg,
+				   .start_us = d->start_us };
+	d->api = sn_api_new(cfg->api_socket, &ctx, err);
+	return d->api != NULL;
+}
+
 /* daemon_start() - everything between parsing and the main loop */
 static bool daemon_start(struct sn_daemon *d, GError **err)
 {
@@ -157,20 +195,15 @@ static bool daemon_start(struct sn_daemon *d, GError **err)
 	/* Before anything that leaves a trace (tap0, the socket file), so
 	 * that a signal during start-up still cleans up. */
 	watch_signals(d);
-	tapfd = sn_netns_open_tap(cfg, err);
-	if (tapfd < 0)
+	raise_fd_limit();
+	d->nsh = sn_nshelper_start(cfg, &tapfd, err);
+	if (!d->nsh)
 		return false;
-	g_debug("received tapfd=%d for %s", tapfd, cfg->tapname);
+	g_debug("received tapfd=%d for %s from helper %d", tapfd,
+		cfg->tapname, (int)sn_nshelper_pid(d->nsh));
 	d->stack = sn_stack_new(cfg, tapfd, on_stack_fatal, d, err);
-	if (!d->stack)
+	if (!d->stack || !start_forwarding(d, err))
 		return false;
-	sn_fwd_table_init(&d->fwds, sn_stack_slirp(d->stack));
-	if (cfg->api_socket) {
-		d->api = sn_api_new(cfg->api_socket, &d->fwds, cfg->addrs.guest,
-				    err);
-		if (!d->api)
-			return false;
-	}
 	if (!install_watches(d, err))
 		return false;
 	signal_ready(d);
@@ -192,10 +225,14 @@ static void daemon_clear(struct sn_daemon *d)
 	if (d->pidfd >= 0)
 		close(d->pidfd);
 	sn_api_free(d->api);
-	if (d->stack) {
-		sn_fwd_table_clear(&d->fwds);
+	if (d->ev)
+		sn_splice_shutdown(&d->env);
+	sn_fwd_table_clear(&d->fwds);
+	sn_evloop_free(d->ev);
+	sn_fwd_env_clear(&d->env);
+	if (d->stack)
 		sn_stack_free(d->stack);
-	}
+	sn_nshelper_free(d->nsh);
 	if (d->loop)
 		g_main_loop_unref(d->loop);
 	sn_config_clear(&d->cfg);
@@ -225,7 +262,7 @@ static void parse_or_exit(struct sn_daemon *d, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct sn_daemon d = { .pidfd = -1 };
+	struct sn_daemon d = { .pidfd = -1, .start_us = g_get_monotonic_time() };
 	g_autoptr(GError) err = NULL;
 
 	parse_or_exit(&d, argc, argv);

@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <linux/if_addr.h>
+#include <linux/fib_rules.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <libmnl/libmnl.h>
@@ -142,6 +143,75 @@ struct nlmsghdr *sn_nl_route4_default(void *buf, uint32_t seq, int ifindex,
 	mnl_attr_put(nlh, RTA_GATEWAY, sizeof(gw), &gw);
 	mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
 
+	return nlh;
+}
+
+/**
+ * sn_nl_rule4() - build an RTM_NEWRULE or RTM_DELRULE from @r
+ */
+struct nlmsghdr *sn_nl_rule4(void *buf, uint32_t seq, bool add,
+			     const struct sn_nl_rule *r)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct fib_rule_hdr *frh;
+
+	nlh->nlmsg_type = add ? RTM_NEWRULE : RTM_DELRULE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	if (add)
+		nlh->nlmsg_flags |= NLM_F_CREATE | NLM_F_EXCL;
+	nlh->nlmsg_seq = seq;
+
+	frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+	frh->family = AF_INET;
+	frh->action = FR_ACT_TO_TBL;
+	frh->table = RT_TABLE_UNSPEC;
+	mnl_attr_put_u32(nlh, FRA_TABLE, r->table);
+	mnl_attr_put_u32(nlh, FRA_PRIORITY, r->priority);
+	if (r->fwmark) {
+		mnl_attr_put_u32(nlh, FRA_FWMARK, r->fwmark);
+		mnl_attr_put_u32(nlh, FRA_FWMASK, UINT32_MAX);
+	}
+	if (r->to.s_addr != htonl(INADDR_ANY)) {
+		frh->dst_len = 32;
+		mnl_attr_put(nlh, FRA_DST, sizeof(r->to), &r->to);
+	}
+	if (r->ipproto)
+		mnl_attr_put_u8(nlh, FRA_IP_PROTO, r->ipproto);
+	if (r->sport) {
+		struct fib_rule_port_range pr = { r->sport, r->sport };
+
+		mnl_attr_put(nlh, FRA_SPORT_RANGE, sizeof(pr), &pr);
+	}
+	if (r->dport) {
+		struct fib_rule_port_range pr = { r->dport, r->dport };
+
+		mnl_attr_put(nlh, FRA_DPORT_RANGE, sizeof(pr), &pr);
+	}
+	return nlh;
+}
+
+/**
+ * sn_nl_route4_local_all() - build "local 0.0.0.0/0 dev @lo table @table"
+ */
+struct nlmsghdr *sn_nl_route4_local_all(void *buf, uint32_t seq,
+					uint32_t table, int lo)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rtm;
+
+	nlh->nlmsg_type = RTM_NEWROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE |
+			   NLM_F_REPLACE;
+	nlh->nlmsg_seq = seq;
+
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_table = RT_TABLE_UNSPEC;
+	rtm->rtm_protocol = RTPROT_BOOT;
+	rtm->rtm_scope = RT_SCOPE_HOST;
+	rtm->rtm_type = RTN_LOCAL;
+	mnl_attr_put_u32(nlh, RTA_TABLE, table);
+	mnl_attr_put_u32(nlh, RTA_OIF, lo);
 	return nlh;
 }
 
@@ -474,4 +544,80 @@ bool sn_netlink_configure(const struct sn_ifconf *conf, GError **err)
 
 	sn_nl_close(&nl);
 	return ok;
+}
+
+/**
+ * sn_nl_run() - open a socket, send the one request @build makes, close
+ */
+static bool sn_nl_run(struct nlmsghdr *(*build)(struct sn_nl *nl,
+						 const void *arg),
+		      const void *arg, const char *what, GError **err)
+{
+	struct sn_nl nl = { 0 };
+	int ret = sn_nl_open(&nl);
+
+	if (ret < 0) {
+		sn_nl_fail(err, NULL, -ret, "cannot open rtnetlink socket");
+		return false;
+	}
+	ret = sn_nl_do(&nl, build(&nl, arg));
+	if (ret < 0 && ret != -EEXIST)
+		sn_nl_fail(err, &nl, -ret, "%s", what);
+	sn_nl_close(&nl);
+	return ret >= 0 || ret == -EEXIST;
+}
+
+struct rule_req {
+	bool add;
+	const struct sn_nl_rule *r;
+};
+
+static struct nlmsghdr *build_rule(struct sn_nl *nl, const void *arg)
+{
+	const struct rule_req *rr = arg;
+
+	return sn_nl_rule4(nl->buf, ++nl->seq, rr->add, rr->r);
+}
+
+struct local_req {
+	uint32_t table;
+	int lo;
+};
+
+static struct nlmsghdr *build_local(struct sn_nl *nl, const void *arg)
+{
+	const struct local_req *lr = arg;
+
+	return sn_nl_route4_local_all(nl->buf, ++nl->seq, lr->table, lr->lo);
+}
+
+/**
+ * sn_netlink_rule() - add or delete one rule (adding an existing one is fine)
+ */
+bool sn_netlink_rule(bool add, const struct sn_nl_rule *r, GError **err)
+{
+	struct rule_req rr = { .add = add, .r = r };
+
+	return sn_nl_run(build_rule, &rr,
+			 add ? "cannot add routing rule"
+			     : "cannot delete routing rule",
+			 err);
+}
+
+/**
+ * sn_netlink_local_table() - @table delivers all locally; @fwmark uses it
+ */
+bool sn_netlink_local_table(uint32_t fwmark, uint32_t table, GError **err)
+{
+	struct sn_nl_rule r = { .priority = 100, .table = table,
+				.fwmark = fwmark };
+	struct local_req lr = { .table = table };
+
+	lr.lo = sn_nl_ifindex("lo", err);
+	if (!lr.lo)
+		return false;
+	return sn_nl_run(build_local, &lr,
+			 "cannot add local route table for source addresses",
+			 err) &&
+	       sn_netlink_rule(true, &r, err);
 }

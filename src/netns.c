@@ -1,5 +1,5 @@
-/* netns.c - reaching into the target namespaces: a short-lived child joins
- * the user and network namespaces, creates tap0 there and sends its fd back. */
+/* netns.c - reaching into the target namespaces: join the user namespace
+ * when needed, then the network namespace, with errors a user can act on. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -11,9 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "netlink.h"
 #include "netns.h"
-#include "tap.h"
 
 /* The child's answer: 0 and the tap fd, or an errno and a message. */
 struct tap_reply {
@@ -134,133 +132,4 @@ fail:
 	close(fd);
 	errno = e;
 	return false;
-}
-
-/* send_reply() - send the child's answer, with @fd attached if >= 0 */
-static void send_reply(int sock, int fd, const GError *error)
-{
-	struct tap_reply r = { 0 };
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { .iov_base = &r, .iov_len = sizeof(r) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cmsg;
-
-	if (error) {
-		r.error = error->code ? error->code : EIO;
-		g_strlcpy(r.msg, error->message, sizeof(r.msg));
-	}
-	if (fd >= 0) {
-		msg.msg_control = cbuf;
-		msg.msg_controllen = sizeof(cbuf);
-		cmsg = CMSG_FIRSTHDR(&msg);
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-	}
-	while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR)
-		;
-}
-
-/* child_make_tap() - in the child: join, create, configure; return the fd */
-static int child_make_tap(const struct sn_config *cfg, GError **err)
-{
-	struct sn_ifconf conf = {
-		.ifname = cfg->tapname,
-		.mtu = cfg->mtu,
-		.mac = cfg->has_mac ? cfg->mac : NULL,
-		.addr = cfg->addrs.guest,
-		.prefix = cfg->addrs.prefix,
-		.gateway = cfg->addrs.gateway,
-	};
-	int fd;
-
-	if (!sn_netns_join(cfg, err))
-		return -1;
-	fd = sn_tap_open(cfg->tapname, err);
-	if (fd < 0)
-		return -1;
-	if (cfg->configure && !sn_netlink_configure(&conf, err)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* child_main() - the helper child's whole life; never returns */
-static G_GNUC_NORETURN void child_main(const struct sn_config *cfg, int sock)
-{
-	g_autoptr(GError) error = NULL;
-	int fd;
-
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	fd = child_make_tap(cfg, &error);
-	send_reply(sock, fd, error);
-	_exit(fd < 0);
-}
-
-/* recv_reply() - read the child's answer; the fd or -1 with @err */
-static int recv_reply(int sock, GError **err)
-{
-	struct tap_reply r = { 0 };
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = &r, .iov_len = sizeof(r) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-			      .msg_control = cbuf,
-			      .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cmsg;
-	ssize_t n;
-	int fd = -1;
-
-	do
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	cmsg = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
-	if (cmsg && cmsg->cmsg_type == SCM_RIGHTS)
-		memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
-	if (n != (ssize_t)sizeof(r)) {
-		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-			    "the namespace helper died before answering");
-	} else if (r.error || fd < 0) {
-		r.msg[sizeof(r.msg) - 1] = '\0';
-		g_set_error_literal(err, G_FILE_ERROR,
-				    g_file_error_from_errno(r.error), r.msg);
-	} else {
-		return fd;
-	}
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
-/* sn_netns_open_tap() - fork the helper, return the tap fd it sends back */
-int sn_netns_open_tap(const struct sn_config *cfg, GError **err)
-{
-	int sv[2], fd, status;
-	pid_t pid;
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
-			    "socketpair: %s", g_strerror(errno));
-		return -1;
-	}
-	pid = fork();
-	if (pid < 0) {
-		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
-			    "cannot fork the namespace helper: %s",
-			    g_strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		child_main(cfg, sv[1]);
-	}
-	close(sv[1]);
-	fd = recv_reply(sv[0], err);
-	close(sv[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return fd;
 }

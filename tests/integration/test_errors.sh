@@ -20,7 +20,15 @@ our_daemons() {
 }
 
 # lingering: our slirpnetd processes, except the live daemon kept on purpose
-lingering() { our_daemons | grep -vx "${KEEP_PID:-none}" || true; }
+# lingering: those, except the daemon kept on purpose and its helper
+lingering() {
+	local p
+	for p in $(our_daemons); do
+		[ "$p" = "${KEEP_PID:-none}" ] && continue
+		[ "$(awk '/^PPid:/ { print $2 }' "/proc/$p/status" 2>/dev/null)" = "${KEEP_PID:-none}" ] && continue
+		echo "$p"
+	done
+}
 
 # run_fail DESC PATTERN CMD...: CMD must exit 1 within 15 s with PATTERN
 # (fixed string) in its output, leave no $SOCK behind and no process running
@@ -127,7 +135,7 @@ SN_API="$SN_WORK/live.sock"
 sn_start -a "$SN_API" "$CPID"
 KEEP_PID=$SN_PID
 LIVE_CPID=$CPID
-our_daemons | grep -qx "$KEEP_PID" || fail "the process check cannot see our own daemon $KEEP_PID"
+our_daemons | grep -x "$KEEP_PID" >/dev/null || fail "the process check cannot see our own daemon $KEEP_PID"
 api_t '{"execute": "list_hostfwd"}' | grep -q '"entries"' || fail "the first daemon's API does not answer"
 sn_container
 run_fail "--api-socket of a live daemon" "already" "$SLIRPNETD" -a "$SN_API" "$CPID"

@@ -1,0 +1,105 @@
+/* fastfwd.h - what the fast forwarders (TCP splice, UDP flows) share: the
+ * environment they run in, their counters, and host listening sockets. */
+#ifndef SN_FASTFWD_H
+#define SN_FASTFWD_H
+
+#include <glib.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "evloop.h"
+#include "log.h"
+#include "nshelper.h"
+
+enum sn_fwd_proto { SN_FWD_TCP, SN_FWD_UDP };
+
+/* SN_FWD_MODE_AUTO (a request that names none) becomes the table's default:
+ * SN_FWD_MODE_SPLICE when the daemon runs the fast forwarders. */
+enum sn_fwd_mode { SN_FWD_MODE_AUTO, SN_FWD_MODE_SPLICE, SN_FWD_MODE_SLIRP };
+
+struct sn_fwd_spec {
+	enum sn_fwd_proto proto;
+	enum sn_fwd_mode mode;
+	int host_family;            /* AF_INET (host_addr) or AF_INET6 */
+	struct in_addr host_addr;   /* 0.0.0.0 for all */
+	struct in6_addr host_addr6; /* :: for all */
+	uint16_t host_port;
+	struct in_addr guest_addr;
+	uint16_t guest_port;
+	bool proxy_protocol; /* TCP: a PROXY v2 header first */
+	bool source_ip;      /* the guest sees the client's own address */
+};
+
+/* Counters of one forward (get_stats). */
+struct sn_fwd_stats {
+	uint64_t conns_open; /* TCP connections, or live UDP flows */
+	uint64_t conns_total;
+	uint64_t bytes_to_guest;
+	uint64_t bytes_from_guest;
+	uint64_t errors; /* failed connects, resets, refused sockets */
+};
+
+/* Shared by every fast forward of a daemon. */
+struct sn_fwd_env {
+	struct sn_evloop *ev;
+	struct sn_nshelper *nsh;
+	GArray *pipes; /* empty pipes (fd pairs), ready for reuse */
+	unsigned int pipe_size;
+	bool srcip_ready; /* the namespace's mark rule and table are set */
+	GQueue splices;   /* TCP forwards alive: listening, or with conns */
+	char *dgram;      /* SN_UDP_DGRAM_MAX bytes for the UDP forwarders */
+	struct sn_ratelimit rl_accept;
+	struct sn_ratelimit rl_conn;
+};
+
+/* The largest UDP datagram. */
+#define SN_UDP_DGRAM_MAX 65536
+
+/* Pause after accept() fails for lack of fds or memory. */
+#define SN_FWD_BACKOFF_MS 100
+
+void sn_fwd_env_init(struct sn_fwd_env *env, struct sn_evloop *ev,
+                     struct sn_nshelper *nsh);
+void sn_fwd_env_clear(struct sn_fwd_env *env);
+
+/* sn_fwd_pipe_get() - an empty non-blocking pipe. Return: 0 or -errno */
+int sn_fwd_pipe_get(struct sn_fwd_env *env, int p[2]);
+/* sn_fwd_pipe_put() - give back an empty pipe (kept for reuse or closed) */
+void sn_fwd_pipe_put(struct sn_fwd_env *env, int p[2]);
+
+/*
+ * sn_fwd_listen() - the host socket of @spec: bound, and listening for TCP
+ * Errors name the address and say what to do: a privileged port (with the
+ * net.ipv4.ip_unprivileged_port_start value and the sysctl that would
+ * allow it), a port in use, an address this host does not have.
+ *
+ * Return: the non-blocking fd, or -1 with @err
+ */
+int sn_fwd_listen(const struct sn_fwd_spec *spec, GError **err);
+
+/*
+ * sn_fwd_port_error() - the message for a host bind() of @spec that failed
+ * with @errnum (shared with the libslirp mode, whose errno we infer)
+ */
+char *sn_fwd_port_error(const struct sn_fwd_spec *spec, int errnum);
+
+/* sn_fwd_srcip_ready() - set up the namespace for source_ip, once */
+bool sn_fwd_srcip_ready(struct sn_fwd_env *env, GError **err);
+
+/*
+ * sn_fwd_ns_socket() - a socket in the namespace for a client at @peer:
+ * transparent and bound to @peer's IPv4 address when @source_ip
+ */
+int sn_fwd_ns_socket(struct sn_fwd_env *env, int type, bool source_ip,
+                     const struct sockaddr_storage *peer, GError **err);
+
+/* sn_fwd_spec_host() - "ADDR:PORT/proto" of the host side, for messages */
+char *sn_fwd_spec_host(const struct sn_fwd_spec *spec);
+
+/* sn_fwd_peer_v4() - @peer as IPv4 (also from v4-mapped IPv6), if it is */
+bool sn_fwd_peer_v4(const struct sockaddr_storage *peer,
+                    struct sockaddr_in *out);
+
+#endif

@@ -1,0 +1,62 @@
+/* nshelper.h - the namespace helper: a child process that joined the target's
+ * namespaces at start-up, made tap0, and stays to make sockets there. */
+#ifndef SN_NSHELPER_H
+#define SN_NSHELPER_H
+
+#include <glib.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cli.h"
+#include "netlink.h"
+
+/* The mark and routing table that bring replies back to transparent
+ * sockets bound to a client's address ("SN" in ASCII). */
+#define SN_SRCIP_MARK  0x534e
+#define SN_SRCIP_TABLE 0x534e
+/* Priority of the per-flow rules of UDP forwards keeping the source. */
+#define SN_SRCIP_FLOW_PRIO 101
+
+struct sn_nshelper;
+
+/* What a socket made inside the namespace should be. */
+struct sn_nsh_sock {
+	int type;                /* SOCK_STREAM or SOCK_DGRAM */
+	bool transparent;        /* IP_TRANSPARENT, SO_MARK SN_SRCIP_MARK */
+	struct sockaddr_in bind; /* sin_family 0: left unbound */
+};
+
+/*
+ * sn_nshelper_start() - fork the helper. It joins the namespaces of @cfg,
+ * creates (and with cfg->configure, configures) the tap device, sends its
+ * fd, then serves requests until the daemon closes its end or dies.
+ * @tapfd: set to the tap device's fd in this process
+ *
+ * Return: the helper, or NULL with @err set to the helper's own message
+ */
+struct sn_nshelper *sn_nshelper_start(const struct sn_config *cfg, int *tapfd,
+                                      GError **err);
+
+/*
+ * sn_nshelper_socket() - a non-blocking socket made inside the namespace
+ * Return: its fd, or -1 with @err (and errno) set
+ */
+int sn_nshelper_socket(struct sn_nshelper *h, const struct sn_nsh_sock *s,
+                       GError **err);
+
+/* sn_nshelper_srcip_setup() - the mark rule and local table (once) */
+bool sn_nshelper_srcip_setup(struct sn_nshelper *h, GError **err);
+
+/* sn_nshelper_rule() - add or delete a routing rule in the namespace */
+bool sn_nshelper_rule(struct sn_nshelper *h, bool add,
+                      const struct sn_nl_rule *r, GError **err);
+
+/* sn_nshelper_pid() - the helper's PID, for messages and tests */
+pid_t sn_nshelper_pid(const struct sn_nshelper *h);
+
+/* sn_nshelper_free() - close the channel, kill and reap the helper */
+void sn_nshelper_free(struct sn_nshelper *h);
+
+#endif

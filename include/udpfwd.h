@@ -1,0 +1,26 @@
+/* udpfwd.h - the fast UDP forwarder: datagrams to a host port relayed to
+ * the guest through one socket per client made inside the namespace. */
+#ifndef SN_UDPFWD_H
+#define SN_UDPFWD_H
+
+#include <glib.h>
+
+#include "fastfwd.h"
+
+/* A flow that carried nothing either way for this long is closed. */
+#define SN_UDP_IDLE_S 60
+/* Clients tracked at once per forward; datagrams from more are dropped. */
+#define SN_UDP_FLOWS_MAX 4096
+
+struct sn_udp_fwd;
+
+/* sn_udpfwd_new() - bind @spec's host port and relay its datagrams */
+struct sn_udp_fwd *sn_udpfwd_new(struct sn_fwd_env *env,
+                                 const struct sn_fwd_spec *spec, GError **err);
+
+/* sn_udpfwd_free() - close the host socket and every flow */
+void sn_udpfwd_free(struct sn_udp_fwd *f);
+
+const struct sn_fwd_stats *sn_udpfwd_stats(const struct sn_udp_fwd *f);
+
+#endif

@@ -1,0 +1,371 @@
+/* nshelper.c - the namespace helper: a child that joins the target's
+ * namespaces, makes tap0, and then makes sockets there on request. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "netns.h"
+#include "nshelper.h"
+#include "tap.h"
+
+/*
+ * Sockets belong to the network namespace they were created in, and only a
+ * single-threaded process can change user namespace. So the daemon forks
+ * this helper before anything else: it joins the namespaces once, sends back
+ * the tap fd, and then answers requests on a SOCK_SEQPACKET pair, one
+ * message each way: a socket (sent with SCM_RIGHTS) or a routing change.
+ * Requests are synchronous and short (a socket(), maybe a bind()), a few
+ * microseconds; the helper blocks in recvmsg() the rest of the time, so an
+ * idle helper costs a sleeping process whose pages its parent shares.
+ */
+
+enum nsh_op {
+	NSH_TAP = 1, /* the first answer, unrequested */
+	NSH_SOCKET,
+	NSH_SRCIP_SETUP,
+	NSH_RULE_ADD,
+	NSH_RULE_DEL,
+};
+
+struct nsh_req {
+	uint32_t op;
+	struct sn_nsh_sock sock;
+	struct sn_nl_rule rule;
+};
+
+/* The answer: 0 (and an fd for NSH_TAP and NSH_SOCKET) or an errno and a
+ * message. */
+struct nsh_rep {
+	int32_t error;
+	char msg[480];
+};
+
+struct sn_nshelper {
+	pid_t pid;
+	int sock;
+};
+
+/* ---- the helper's side ---- */
+
+/* send_rep() - send an answer, with @fd attached if >= 0 */
+static void send_rep(int sock, int fd, const GError *error)
+{
+	struct nsh_rep r = {0};
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {.iov_base = &r, .iov_len = sizeof(r)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct cmsghdr *cmsg;
+
+	if (error) {
+		r.error = error->code > 0 ? error->code : EIO;
+		g_strlcpy(r.msg, error->message, sizeof(r.msg));
+	}
+	if (fd >= 0) {
+		msg.msg_control = cbuf;
+		msg.msg_controllen = sizeof(cbuf);
+		cmsg = CMSG_FIRSTHDR(&msg);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	}
+	while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
+}
+
+/* make_tap() - join, create, configure; return the tap fd */
+static int make_tap(const struct sn_config *cfg, GError **err)
+{
+	struct sn_ifconf conf = {
+	    .ifname = cfg->tapname,
+	    .mtu = cfg->mtu,
+	    .mac = cfg->has_mac ? cfg->mac : NULL,
+	    .addr = cfg->addrs.guest,
+	    .prefix = cfg->addrs.prefix,
+	    .gateway = cfg->addrs.gateway,
+	};
+	int fd;
+
+	if (!sn_netns_join(cfg, err))
+		return -1;
+	fd = sn_tap_open(cfg->tapname, err);
+	if (fd < 0)
+		return -1;
+	if (cfg->configure && !sn_netlink_configure(&conf, err)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* sock_fail() - set @err from errno for step @what, close @fd */
+static int sock_fail(int fd, const char *what, GError **err)
+{
+	int e = errno;
+
+	g_set_error(err, G_FILE_ERROR, e, "%s inside the namespace: %s", what,
+	            g_strerror(e));
+	if (fd >= 0)
+		close(fd);
+	errno = e;
+	return -1;
+}
+
+/* make_socket() - the socket @s asks for, in this (the target's) netns */
+static int make_socket(const struct sn_nsh_sock *s, GError **err)
+{
+	int fd = socket(AF_INET, s->type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1, mark = SN_SRCIP_MARK;
+
+	if (fd < 0)
+		return sock_fail(-1, "socket", err);
+	if (s->transparent &&
+	    (setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one)) < 0 ||
+	     setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0))
+		return sock_fail(fd, "IP_TRANSPARENT", err);
+	if (s->bind.sin_family &&
+	    bind(fd, (const struct sockaddr *)&s->bind, sizeof(s->bind)) < 0)
+		return sock_fail(fd, "bind to the client's address", err);
+	return fd;
+}
+
+/* srcip_setup() - the sysctl, rule and table for transparent sockets */
+static bool srcip_setup(GError **err)
+{
+	int fd =
+	    open("/proc/sys/net/ipv4/tcp_fwmark_accept", O_WRONLY | O_CLOEXEC);
+
+	/* Accepted TCP sockets take the SYN's mark, so their replies follow
+	 * the mark rule back to the transparent socket. */
+	if (fd < 0 || write(fd, "1", 1) != 1) {
+		sock_fail(fd, "net.ipv4.tcp_fwmark_accept=1", err);
+		return false;
+	}
+	close(fd);
+	return sn_netlink_local_table(SN_SRCIP_MARK, SN_SRCIP_TABLE, err);
+}
+
+/* serve() - answer one request */
+static void serve(int sock, const struct nsh_req *req)
+{
+	g_autoptr(GError) error = NULL;
+	int fd = -1;
+
+	switch (req->op) {
+	case NSH_SOCKET:
+		fd = make_socket(&req->sock, &error);
+		break;
+	case NSH_SRCIP_SETUP:
+		srcip_setup(&error);
+		break;
+	case NSH_RULE_ADD:
+	case NSH_RULE_DEL:
+		sn_netlink_rule(req->op == NSH_RULE_ADD, &req->rule, &error);
+		break;
+	default:
+		g_set_error(&error, G_FILE_ERROR, EINVAL, "unknown request %u",
+		            req->op);
+	}
+	send_rep(sock, fd, error);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* helper_main() - the helper's whole life; never returns */
+static G_GNUC_NORETURN void helper_main(const struct sn_config *cfg, int sock)
+{
+	g_autoptr(GError) error = NULL;
+	struct nsh_req req;
+	ssize_t n;
+	int fd;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_NAME, "slirpnetd-ns");
+	/* The daemon alone signals readiness and watches the exit fd. */
+	if (cfg->ready_fd >= 0)
+		close(cfg->ready_fd);
+	if (cfg->exit_fd >= 0)
+		close(cfg->exit_fd);
+	fd = make_tap(cfg, &error);
+	send_rep(sock, fd, error);
+	if (fd < 0)
+		_exit(1);
+	close(fd);
+	for (;;) {
+		n = recv(sock, &req, sizeof(req), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(req))
+			_exit(n == 0 ? 0 : 1);
+		serve(sock, &req);
+	}
+}
+
+/* ---- the daemon's side ---- */
+
+/* helper_gone() - set @err: the helper died; reap it */
+static void helper_gone(struct sn_nshelper *h, GError **err)
+{
+	int status = 0;
+	g_autofree char *how = NULL;
+
+	if (h->pid > 0 && waitpid(h->pid, &status, WNOHANG) == h->pid) {
+		how = WIFSIGNALED(status)
+		          ? g_strdup_printf("killed by signal %d",
+		                            WTERMSIG(status))
+		          : g_strdup_printf("exit status %d",
+		                            WEXITSTATUS(status));
+		h->pid = -1;
+	}
+	g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+	            "the namespace helper is gone (%s)",
+	            how ? how : "its channel closed");
+	errno = EPIPE;
+}
+
+/* recv_rep() - read one answer; the fd attached (or -1) in *@fd */
+static bool recv_rep(struct sn_nshelper *h, int *fd, GError **err)
+{
+	struct nsh_rep r = {0};
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {.iov_base = &r, .iov_len = sizeof(r)};
+	struct msghdr msg = {.msg_iov = &iov,
+	                     .msg_iovlen = 1,
+	                     .msg_control = cbuf,
+	                     .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cmsg;
+	ssize_t n;
+
+	*fd = -1;
+	do
+		n = recvmsg(h->sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	cmsg = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+	if (cmsg && cmsg->cmsg_type == SCM_RIGHTS)
+		memcpy(fd, CMSG_DATA(cmsg), sizeof(int));
+	if (n != (ssize_t)sizeof(r)) {
+		helper_gone(h, err);
+		return false;
+	}
+	if (!r.error && (msg.msg_flags & MSG_CTRUNC)) {
+		/* The kernel had no fd number for us: EMFILE on our side. */
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_MFILE,
+		            "no file descriptor left for a socket from the "
+		            "namespace (too many open files; raise the limit "
+		            "with ulimit -n)");
+		errno = EMFILE;
+		return false;
+	}
+	if (!r.error)
+		return true;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	r.msg[sizeof(r.msg) - 1] = '\0';
+	g_set_error_literal(err, G_FILE_ERROR, g_file_error_from_errno(r.error),
+	                    r.msg);
+	errno = r.error;
+	return false;
+}
+
+/* request() - send @req, wait for the answer */
+static bool request(struct sn_nshelper *h, const struct nsh_req *req, int *fd,
+                    GError **err)
+{
+	ssize_t n;
+
+	do
+		n = send(h->sock, req, sizeof(*req), MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(*req)) {
+		helper_gone(h, err);
+		return false;
+	}
+	return recv_rep(h, fd, err);
+}
+
+int sn_nshelper_socket(struct sn_nshelper *h, const struct sn_nsh_sock *s,
+                       GError **err)
+{
+	struct nsh_req req = {.op = NSH_SOCKET, .sock = *s};
+	int fd;
+
+	if (!request(h, &req, &fd, err))
+		return -1;
+	return fd;
+}
+
+bool sn_nshelper_srcip_setup(struct sn_nshelper *h, GError **err)
+{
+	struct nsh_req req = {.op = NSH_SRCIP_SETUP};
+	int fd;
+
+	return request(h, &req, &fd, err);
+}
+
+bool sn_nshelper_rule(struct sn_nshelper *h, bool add,
+                      const struct sn_nl_rule *r, GError **err)
+{
+	struct nsh_req req = {.op = add ? NSH_RULE_ADD : NSH_RULE_DEL,
+	                      .rule = *r};
+	int fd;
+
+	return request(h, &req, &fd, err);
+}
+
+pid_t sn_nshelper_pid(const struct sn_nshelper *h)
+{
+	return h->pid;
+}
+
+struct sn_nshelper *sn_nshelper_start(const struct sn_config *cfg, int *tapfd,
+                                      GError **err)
+{
+	struct sn_nshelper *h;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
+		            "socketpair: %s", g_strerror(errno));
+		return NULL;
+	}
+	h = g_new0(struct sn_nshelper, 1);
+	h->sock = sv[0];
+	h->pid = fork();
+	if (h->pid < 0) {
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
+		            "cannot fork the namespace helper: %s",
+		            g_strerror(errno));
+		close(sv[1]);
+		sn_nshelper_free(h);
+		return NULL;
+	}
+	if (h->pid == 0) {
+		close(sv[0]);
+		helper_main(cfg, sv[1]);
+	}
+	close(sv[1]);
+	if (!recv_rep(h, tapfd, err)) {
+		sn_nshelper_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void sn_nshelper_free(struct sn_nshelper *h)
+{
+	if (!h)
+		return;
+	close(h->sock);
+	if (h->pid > 0) {
+		kill(h->pid, SIGKILL);
+		while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	g_free(h);
+}
