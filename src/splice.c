@@ -70,6 +70,7 @@ struct end {
 	struct sn_ev ev;
 	struct conn *c;
 	int fd;
+	bool want_out; /* EPOLLOUT is in its epoll events */
 };
 
 struct conn {
@@ -207,6 +208,26 @@ static int half_pump(struct conn *c, int dir)
 	return 1;
 }
 
+#define SN_END_EVENTS (EPOLLIN | EPOLLRDHUP | EPOLLET)
+
+/*
+ * watch_out() - ask for EPOLLOUT on each end only while a write to it is
+ * blocked: left on, every ACK that frees send buffer would wake us up
+ */
+static void watch_out(struct conn *c)
+{
+	for (int i = 0; i < 2; i++) {
+		struct end *e = &c->end[i];
+		bool want = c->half[!i].inpipe || (i == 1 && c->connecting);
+
+		if (want == e->want_out)
+			continue;
+		e->want_out = want;
+		sn_ev_mod(c->f->env->ev, &e->ev, e->fd,
+			  SN_END_EVENTS | (want ? EPOLLOUT : 0));
+	}
+}
+
 /* pump() - both directions; close when done, defer when out of budget */
 static void pump(struct conn *c)
 {
@@ -223,6 +244,7 @@ static void pump(struct conn *c)
 	}
 	if (a > 0 || b > 0)
 		sn_ev_defer(c->f->env->ev, &c->end[0].ev);
+	watch_out(c);
 }
 
 /* send_proxy_header() - PROXY v2 first thing on the guest's side */
@@ -305,13 +327,16 @@ static bool guest_connect(struct conn *c, GError **err)
 /* conn_watch() - both sockets into the epoll set */
 static int conn_watch(struct conn *c)
 {
-	const uint32_t evs = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 	struct sn_evloop *l = c->f->env->ev;
-	int rc = sn_ev_add(l, &c->end[0].ev, conn_event, c->end[0].fd, evs);
+	int rc = sn_ev_add(l, &c->end[0].ev, conn_event, c->end[0].fd,
+			   SN_END_EVENTS);
 
 	if (rc < 0)
 		return rc;
-	rc = sn_ev_add(l, &c->end[1].ev, conn_event, c->end[1].fd, evs);
+	/* EPOLLOUT on the guest's side tells when the connect is done */
+	c->end[1].want_out = true;
+	rc = sn_ev_add(l, &c->end[1].ev, conn_event, c->end[1].fd,
+		       SN_END_EVENTS | EPOLLOUT);
 	if (rc < 0)
 		sn_ev_del(l, c->end[0].fd);
 	return rc;
