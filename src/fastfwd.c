@@ -10,7 +10,7 @@
 #include "fastfwd.h"
 
 /* Empty pipes kept for reuse; more are closed. */
-#define SN_PIPE_POOL_MAX 256
+#define SN_PIPE_POOL_MAX 16
 /* Pipe buffer asked for (F_SETPIPE_SZ); the kernel caps it at
  * /proc/sys/fs/pipe-max-size for unprivileged users (1 MiB by default). */
 #define SN_PIPE_SIZE      (512 * 1024)

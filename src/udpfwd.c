@@ -12,9 +12,11 @@
 /*
  * Datagrams to the host port are read in batches; the sender's address
  * picks its flow, made on first sight: a UDP socket from the namespace
- * helper, connected to the guest's address and port, so that the guest's
- * replies come back on it alone and go out of the host socket to that
- * sender. A flow that moved nothing for SN_UDP_IDLE_S is closed (a timer
+ * helper that sends to the guest's address and port. What comes back on it
+ * goes out of the host socket to that sender. The socket is not connected:
+ * a guest service bound to 0.0.0.0 may answer from another of its
+ * addresses (to 127.0.0.2 it answers from 127.0.0.1), as it would to any
+ * client. A flow that moved nothing for SN_UDP_IDLE_S is closed (a timer
  * sweeps every quarter of that while flows exist).
  *
  * With source_ip, the flow's socket is transparent and bound to the
@@ -45,6 +47,7 @@ struct flow {
 	struct sn_udp_fwd *f;
 	int fd;
 	struct sockaddr_storage peer;
+	struct sockaddr_storage local; /* the address the client sent to */
 	gint64 last_us;
 	bool rule; /* a source_ip routing rule is in place for it */
 };
@@ -85,6 +88,100 @@ static socklen_t peer_len(const struct sockaddr_storage *ss)
 {
 	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 	                                 : sizeof(struct sockaddr_in);
+}
+
+/* ---- the host socket's addresses ----
+ *
+ * A host socket bound to 0.0.0.0 or :: must answer each client from the
+ * address that client sent to (127.0.0.2, say), or a connected client
+ * drops the answer: IP_PKTINFO tells it on receipt and sets it on send.
+ */
+
+#define SN_PKTINFO_SPACE                                                       \
+	(CMSG_SPACE(sizeof(struct in6_pktinfo)) +                              \
+	 CMSG_SPACE(sizeof(struct in_pktinfo)))
+
+/* pktinfo_on() - ask for the destination address of each datagram */
+static void pktinfo_on(int fd, int family)
+{
+	int one = 1;
+
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
+			   sizeof(one));
+	else
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+}
+
+/* local_of() - the destination address in @msg's control data, if any */
+static void local_of(struct msghdr *msg, struct sockaddr_storage *local)
+{
+	struct cmsghdr *c;
+
+	local->ss_family = AF_UNSPEC;
+	for (c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			struct sockaddr_in *a = (struct sockaddr_in *)local;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			a->sin_family = AF_INET;
+			a->sin_addr = pi.ipi_addr;
+		} else if (c->cmsg_level == IPPROTO_IPV6 &&
+			   c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)local;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			a->sin6_family = AF_INET6;
+			a->sin6_addr = pi.ipi6_addr;
+		}
+	}
+}
+
+/* send_from() - sendto() @peer with @local as the source address */
+static ssize_t send_from(int fd, const void *buf, size_t len,
+			 const struct sockaddr_storage *peer,
+			 const struct sockaddr_storage *local)
+{
+	char cbuf[SN_PKTINFO_SPACE] = { 0 };
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = { .msg_name = (void *)peer,
+			      .msg_namelen = peer_len(peer),
+			      .msg_iov = &iov,
+			      .msg_iovlen = 1 };
+	struct cmsghdr *c;
+
+	if (local->ss_family == AF_INET || local->ss_family == AF_INET6) {
+		msg.msg_control = cbuf;
+		msg.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&msg);
+	} else {
+		return sendmsg(fd, &msg, MSG_DONTWAIT);
+	}
+	if (local->ss_family == AF_INET) {
+		struct in_pktinfo pi = {
+			.ipi_spec_dst =
+				((const struct sockaddr_in *)local)->sin_addr
+		};
+
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	} else {
+		struct in6_pktinfo pi = {
+			.ipi6_addr =
+				((const struct sockaddr_in6 *)local)->sin6_addr
+		};
+
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	}
+	msg.msg_controllen = c->cmsg_len;
+	return sendmsg(fd, &msg, MSG_DONTWAIT);
 }
 
 /* ---- flows ---- */
@@ -151,9 +248,8 @@ static void flow_event(struct sn_ev *ev, uint32_t events)
 			continue;
 		}
 		fl->last_us = g_get_monotonic_time();
-		if (sendto(f->fd, buf, (size_t)n, MSG_DONTWAIT,
-		           (struct sockaddr *)&fl->peer,
-		           peer_len(&fl->peer)) == n)
+		if (send_from(f->fd, buf, (size_t)n, &fl->peer, &fl->local) ==
+		    n)
 			f->stats.bytes_from_guest += (uint64_t)n;
 		else
 			f->stats.errors++;
@@ -182,12 +278,6 @@ static struct flow *flow_open(struct sn_udp_fwd *f,
 	    sn_fwd_ns_socket(f->env, SOCK_DGRAM, f->spec.source_ip, peer, &err);
 	if (fd < 0)
 		goto fail;
-	if (connect(fd, (struct sockaddr *)&f->guest, sizeof(f->guest)) < 0) {
-		g_set_error(&err, G_FILE_ERROR, g_file_error_from_errno(errno),
-		            "connect: %s", g_strerror(errno));
-		close(fd);
-		goto fail;
-	}
 	fl = g_new0(struct flow, 1);
 	fl->f = f;
 	fl->fd = fd;
@@ -251,10 +341,17 @@ static void host_event(struct sn_ev *ev, uint32_t events)
 
 	(void)events;
 	for (int i = 0; i < SN_UDP_BATCH; i++) {
-		struct sockaddr_storage peer = {0};
-		socklen_t len = sizeof(peer);
-		ssize_t n = recvfrom(f->fd, buf, SN_UDP_DGRAM_MAX, MSG_DONTWAIT,
-		                     (struct sockaddr *)&peer, &len);
+		struct sockaddr_storage peer = { 0 };
+		char cbuf[SN_PKTINFO_SPACE];
+		struct iovec iov = { .iov_base = buf,
+				     .iov_len = SN_UDP_DGRAM_MAX };
+		struct msghdr msg = { .msg_name = &peer,
+				      .msg_namelen = sizeof(peer),
+				      .msg_iov = &iov,
+				      .msg_iovlen = 1,
+				      .msg_control = cbuf,
+				      .msg_controllen = sizeof(cbuf) };
+		ssize_t n = recvmsg(f->fd, &msg, MSG_DONTWAIT);
 		struct flow *fl;
 
 		if (n < 0 && errno == EINTR)
@@ -264,8 +361,10 @@ static void host_event(struct sn_ev *ev, uint32_t events)
 		fl = g_hash_table_lookup(f->flows, &peer);
 		if (!fl && !(fl = flow_open(f, &peer)))
 			continue;
+		local_of(&msg, &fl->local);
 		fl->last_us = g_get_monotonic_time();
-		if (send(fl->fd, buf, (size_t)n, MSG_DONTWAIT) == n)
+		if (sendto(fl->fd, buf, (size_t)n, MSG_DONTWAIT,
+			   (struct sockaddr *)&f->guest, sizeof(f->guest)) == n)
 			f->stats.bytes_to_guest += (uint64_t)n;
 		else
 			f->stats.errors++;
@@ -282,6 +381,7 @@ struct sn_udp_fwd *sn_udpfwd_new(struct sn_fwd_env *env,
 		return NULL;
 	if (!env->dgram)
 		env->dgram = g_malloc(SN_UDP_DGRAM_MAX);
+	pktinfo_on(fd, spec->host_family);
 	f = g_new0(struct sn_udp_fwd, 1);
 	f->fd = fd;
 	f->env = env;

@@ -131,3 +131,73 @@ wait_for() {
 
 # sn_done: the closing line meson shows
 sn_done() { echo "PASS: $TESTNAME"; }
+
+# --- helpers for the tests that run real clients (rootlesskit, podman) as
+# the unprivileged user sntest on the real host, outside any sandbox
+
+# sn_require_client CMD...: exit 77 (meson's skip) if a client is missing
+sn_require_client() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 ||
+			{ echo "SKIP: $TESTNAME: $c is not installed"; exit 77; }
+	done
+}
+
+# sn_host_setup: as root on the real host: the test user, a work directory
+# (SN_WORK, removed on exit) and SN_USERDIR inside it owned by sntest
+sn_host_setup() {
+	[ "$(id -u)" = 0 ] || { echo "SKIP: $TESTNAME needs root (to become sntest)"; exit 77; }
+	[ -z "${SN_IN_SANDBOX:-}" ] || fail "must run on the real host, not in the sandbox"
+	sn_setup_host_tools
+	SN_WORK=$(mktemp -d /tmp/sntest.XXXXXX)
+	chmod 755 "$SN_WORK"
+	trap sn_cleanup EXIT
+	SN_USERDIR="$SN_WORK/u"
+	mkdir "$SN_USERDIR"
+	chown sntest:sntest "$SN_USERDIR"
+}
+
+# sn_user_binary: set SN_BIN to a slirpnetd that sntest can run: $SLIRPNETD,
+# or a copy in $SN_WORK if the tree holding it is private
+sn_user_binary() {
+	SN_BIN=$SLIRPNETD
+	if ! runuser -u sntest -- test -x "$SN_BIN"; then
+		SN_BIN="$SN_WORK/slirpnetd"
+		cp "$SLIRPNETD" "$SN_BIN"
+		chmod 755 "$SN_BIN"
+		echo "note: $SLIRPNETD is not executable by sntest; using a copy"
+	fi
+}
+
+# sn_port_free PORT: fail unless nothing listens on TCP PORT on the host
+sn_port_free() {
+	if ss -Htln "sport = :$1" | grep -q .; then
+		fail "TCP port $1 is already in use on this host: $(ss -Htlnp "sport = :$1")"
+	fi
+}
+
+# sn_echo_server PORT LOG: a TCP echo server on the host's 127.0.0.1:PORT
+# (socat, one child per connection, each connection logged to LOG); waits
+# until it listens and sets ECHO_PID
+sn_echo_server() {
+	sn_port_free "$1"
+	socat -d -d -t 30 "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork" EXEC:cat 2>"$2" &
+	ECHO_PID=$!
+	SN_PIDS+=("$ECHO_PID")
+	wait_for bash -c "ss -Htln 'sport = :$1' | grep -q ." ||
+		fail "echo server on 127.0.0.1:$1 did not start: $(cat "$2")"
+}
+
+# sn_echo_check HOW FILE CMD...: send FILE through CMD (a TCP client reading
+# stdin and writing what comes back to stdout, e.g. socat to an echo
+# server) and fail unless exactly FILE comes back; HOW names the path
+sn_echo_check() {
+	local how=$1 file=$2 want got
+	shift 2
+	want=$(sha256sum <"$file" | cut -d' ' -f1)
+	got=$(timeout 60 "$@" <"$file" | sha256sum | cut -d' ' -f1) ||
+		fail "$how: the transfer failed"
+	[ "$got" = "$want" ] || fail "$how: sha256 of what came back is $got, not $want"
+	ok "$how: $(($(stat -c %s "$file") / 1024)) KiB echoed back byte-exact (sha256 $want)"
+}

@@ -137,6 +137,22 @@ runuser -u nobody -- timeout 5 ncat -U "$SN_API" <<<'{"execute": "list_hostfwd"}
 grep -q 'Permission denied' "$SN_WORK/out" || fail "nobody: not refused by permissions: $(cat "$SN_WORK/out")"
 ok "API socket: mode 0600, owned by sntest, usable by sntest only"
 
+# a privileged host port: the reply says why and what to do, in words
+start=$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)
+if [ "$start" -gt 80 ]; then
+	reply=$(runuser -u sntest -- timeout 10 ncat -U "$SN_API" <<<'{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"127.0.0.1","host_port":80,"guest_port":80}}')
+	for want in "slirp_add_hostfwd failed" "port 80 is privileged" \
+		"net.ipv4.ip_unprivileged_port_start is $start" "a port >= $start" \
+		"sysctl -w net.ipv4.ip_unprivileged_port_start=80"; do
+		grep -qF "$want" <<<"$reply" || fail "privileged port: \"$want\" missing in $reply"
+	done
+	reply=$(runuser -u sntest -- timeout 10 ncat -U "$SN_API" <<<'{"execute":"add_hostfwd","arguments":{"proto":"udp","host_addr":"127.0.0.1","host_port":53,"guest_port":53,"mode":"slirp"}}')
+	grep -qF "port 53 is privileged" <<<"$reply" || fail "privileged port, mode slirp: $reply"
+	ok "privileged port 80 as sntest: $reply"
+else
+	echo "note: net.ipv4.ip_unprivileged_port_start is $start; port 80 is not privileged here"
+fi
+
 stop_daemon
 [ ! -e "$SN_API" ] || fail "API socket left behind"
 if nsc ip link show tap0 >/dev/null 2>&1; then fail "tap0 still exists after the daemon left"; fi

@@ -1,0 +1,180 @@
+#!/bin/bash
+# test_forward.sh - the fast forwarders end to end: TCP (splice) and UDP
+# forwards byte-exact both ways, half-close each way, a refused guest port,
+# removal with connections open, IPv6 host addresses, PROXY v2, source_ip
+# (loopback, a second loopback address, a non-local client), get_stats/info.
+. "$(dirname "$0")/lib.sh"
+sn_sandbox "$@"
+: "${FWDTOOL:?FWDTOOL must name the fwdtool test peer}"
+
+sn_container
+SN_API="$SN_WORK/api.sock"
+sn_start -c -a "$SN_API" "$CPID"
+
+# bg CMD...: run CMD in the background, killed at exit
+bg() { "$@" & SN_PIDS+=($!); }
+# add ARGS: add_hostfwd with the JSON members ARGS; prints the new id
+add() {
+	local r
+	r=$(api "{\"execute\":\"add_hostfwd\",\"arguments\":{$1}}")
+	[[ $r =~ ^\{\"return\":\{\"id\":([0-9]+)\}\}$ ]] || fail "add {$1}: $r"
+	echo "${BASH_REMATCH[1]}"
+}
+# listening PORT [udp]: wait until something in the container listens
+listening() {
+	local flag=-tln
+	[ "${2:-}" = udp ] && flag=-uln
+	wait_for sh -c "nsenter -t $CPID -n ss -H $flag | grep -q ':$1 '" ||
+		fail "nothing listens on port $1 in the container"
+}
+# stat_of ID MEMBER: one counter of forward ID from get_stats
+stat_of() {
+	api '{"execute":"get_stats"}' | jq -r ".return.entries[] | select(.id == $1) | .$2"
+}
+
+# A UDP server in the container answering each datagram with a prefix
+# ("peer" answers with the sender's address instead).
+udp_server() {
+	nsx perl -MIO::Socket::INET -e '
+		my ($port, $mode) = @ARGV;
+		my $s = IO::Socket::INET->new(LocalPort => $port, Proto => "udp") or die "$!";
+		while (1) {
+			my $peer = $s->recv(my $d, 65536) // next;
+			my $out = $mode eq "peer" ? $s->peerhost . ":" . $s->peerport . "\n" : "echo:$d";
+			$s->send($out, 0, $peer);
+		}' "$@"
+}
+
+# --- TCP: 32 MiB each way, byte-exact
+bg nsx socat TCP-LISTEN:8080,fork,reuseaddr EXEC:cat
+listening 8080
+ECHO=$(add '"proto":"tcp","host_addr":"127.0.0.1","host_port":18080,"guest_port":8080')
+head -c 32M /dev/urandom >"$SN_WORK/big"
+want=$(sha256sum <"$SN_WORK/big" | cut -d' ' -f1)
+got=$(timeout 60 socat -t 30 TCP:127.0.0.1:18080 - <"$SN_WORK/big" | sha256sum | cut -d' ' -f1)
+[ "$got" = "$want" ] || fail "32 MiB echo through the TCP forward differs"
+[ "$(stat_of "$ECHO" bytes_to_guest)" = $((32 << 20)) ] || fail "bytes_to_guest: $(stat_of "$ECHO" bytes_to_guest)"
+[ "$(stat_of "$ECHO" bytes_from_guest)" = $((32 << 20)) ] || fail "bytes_from_guest: $(stat_of "$ECHO" bytes_from_guest)"
+ok "TCP: 32 MiB echoed byte-exact; get_stats counted both ways"
+
+# --- half-close, client first: the guest reads to EOF, then answers
+bg nsx socat TCP-LISTEN:8081,fork,reuseaddr SYSTEM:sha256sum
+listening 8081
+add '"proto":"tcp","host_addr":"127.0.0.1","host_port":18081,"guest_port":8081' >/dev/null
+got=$(timeout 30 socat -t 20 TCP:127.0.0.1:18081 - <"$SN_WORK/big" | cut -d' ' -f1)
+[ "$got" = "$want" ] || fail "half-close (client first): the guest's answer after EOF was \"$got\""
+ok "half-close, client first: the guest saw EOF and its answer came back"
+
+# --- half-close, guest first: it says hello, shuts down writing, then
+# counts what the client still sends
+bg nsx perl -MIO::Socket::INET -e '
+	my $l = IO::Socket::INET->new(LocalPort => 8082, Listen => 5, ReuseAddr => 1) or die;
+	while (my $c = $l->accept) {
+		print $c "hello\n"; $c->shutdown(1);
+		my $n = 0; while (my $r = sysread($c, my $b, 65536)) { $n += $r }
+		open(my $f, ">", $ARGV[0]) or die; print $f "$n\n"; close $f; close $c;
+	}' "$SN_WORK/count"
+listening 8082
+add '"proto":"tcp","host_addr":"127.0.0.1","host_port":18082,"guest_port":8082' >/dev/null
+got=$( (sleep 0.5; head -c 1M /dev/zero) | timeout 30 socat -t 20 TCP:127.0.0.1:18082 -)
+[ "$got" = hello ] || fail "half-close (guest first): got \"$got\""
+wait_for test -s "$SN_WORK/count" || fail "the guest never finished counting"
+[ "$(cat "$SN_WORK/count")" = 1048576 ] || fail "the guest counted $(cat "$SN_WORK/count") bytes after its shutdown, not 1048576"
+ok "half-close, guest first: its EOF reached the client, which kept sending 1 MiB"
+
+# --- a guest port nobody listens on: the client is reset at once (while
+# its own side is still open), and it counts as an error
+REF=$(add '"proto":"tcp","host_addr":"127.0.0.1","host_port":18089,"guest_port":9')
+out=$(timeout 20 perl -MIO::Socket::INET -e '
+	my $s = IO::Socket::INET->new("127.0.0.1:18089") or die "connect: $!";
+	my $n = sysread($s, my $b, 10);
+	print defined $n ? "read $n bytes" : "error: $!";')
+[ "$out" = "error: Connection reset by peer" ] || fail "connection to a closed guest port: $out"
+[ "$(stat_of "$REF" errors)" -ge 1 ] || fail "no error counted for the refused connect"
+ok "a closed guest port: the client's connection is reset, errors=$(stat_of "$REF" errors)"
+
+# --- removal with a connection open: it carries on; new ones are refused
+coproc CONN { timeout 60 socat - TCP:127.0.0.1:18080; }
+SN_PIDS+=($CONN_PID)
+echo one >&"${CONN[1]}"
+read -r -t 10 line <&"${CONN[0]}" && [ "$line" = one ] || fail "open connection: no echo before removal"
+r=$(api "{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":$ECHO}}")
+[ "$r" = '{"return":{}}' ] || fail "remove_hostfwd: $r"
+echo two >&"${CONN[1]}"
+read -r -t 10 line <&"${CONN[0]}" && [ "$line" = two ] || fail "the open connection died with its forward"
+if timeout 5 socat - TCP:127.0.0.1:18080 <<<x >/dev/null 2>&1; then fail "a new connection got through a removed forward"; fi
+[ "$(api '{"execute":"list_hostfwd"}' | jq ".entries[] | select(.id == $ECHO)")" = "" ] || fail "removed forward still listed"
+exec {CONN[1]}>&-
+ok "removal: the open connection still echoes; new connections are refused"
+
+# --- UDP: several clients at once, each gets its own replies
+bg udp_server 5353
+listening 5353 udp
+UDP=$(add '"proto":"udp","host_addr":"127.0.0.1","host_port":15353,"guest_port":5353')
+clients=()
+for i in 1 2 3 4 5 6; do
+	(for j in 1 2 3; do echo "client $i datagram $j"; sleep 0.1; done) |
+		timeout 10 socat -t 2 - UDP:127.0.0.1:15353 >"$SN_WORK/udp.$i" &
+	clients+=($!)
+done
+wait "${clients[@]}"
+for i in 1 2 3 4 5 6; do
+	printf 'echo:client %s datagram %s\n' "$i" 1 "$i" 2 "$i" 3 | cmp -s - "$SN_WORK/udp.$i" ||
+		fail "UDP client $i got: $(cat "$SN_WORK/udp.$i")"
+done
+[ "$(stat_of "$UDP" connections_total)" = 6 ] || fail "UDP flows: $(stat_of "$UDP" connections_total), not 6"
+ok "UDP: 6 clients, 3 datagrams each, every reply to its own client; 6 flows"
+
+# --- IPv6 host address, and the same port on both families
+bg nsx socat TCP-LISTEN:8090,fork,reuseaddr SYSTEM:'echo guest'
+listening 8090
+add '"proto":"tcp","host_addr":"::1","host_port":18090,"guest_port":8090' >/dev/null
+add '"proto":"tcp","host_addr":"0.0.0.0","host_port":18090,"guest_port":8090' >/dev/null
+[ "$(timeout 10 socat - 'TCP6:[::1]:18090' </dev/null)" = guest ] || fail "no answer through [::1]:18090"
+[ "$(timeout 10 socat - TCP4:127.0.0.1:18090 </dev/null)" = guest ] || fail "no answer through 127.0.0.1:18090"
+api '{"execute":"list_hostfwd"}' | jq -e '.entries[] | select(.host_addr == "::1" and .host_port == 18090)' >/dev/null ||
+	fail "list_hostfwd does not show [::1]:18090"
+ok "IPv6 host address [::1] and 0.0.0.0 on the same port both forward"
+
+# --- PROXY protocol v2
+bg nsx "$FWDTOOL" proxy-server 8083
+listening 8083
+add '"proto":"tcp","host_addr":"127.0.0.1","host_port":18083,"guest_port":8083,"proxy_protocol":true' >/dev/null
+got=$(timeout 10 socat - TCP:127.0.0.1:18083,bind=127.0.0.1:40001 </dev/null)
+[ "$got" = "PROXY v2 127.0.0.1:40001 127.0.0.1:18083" ] || fail "PROXY header: $got"
+r=$(api '{"execute":"add_hostfwd","arguments":{"proto":"udp","host_port":18084,"guest_port":1,"proxy_protocol":true}}')
+grep -q "TCP forwards only" <<<"$r" || fail "proxy_protocol on UDP: $r"
+ok "PROXY v2: the guest reads \"$got\"; refused for UDP"
+
+# --- source_ip: the guest sees the client's own address
+# a host address outside 127.0.0.0/8, which the namespace does not have
+ip addr add 198.51.100.1/32 dev lo
+bg nsx socat TCP-LISTEN:8085,fork,reuseaddr SYSTEM:'echo $SOCAT_PEERADDR $SOCAT_PEERPORT'
+listening 8085
+add '"proto":"tcp","host_port":18085,"guest_port":8085,"source_ip":true' >/dev/null
+add '"proto":"tcp","host_port":18086,"guest_port":8085' >/dev/null
+for src in 127.0.0.1 127.0.0.2 198.51.100.1; do
+	got=$(timeout 10 socat - TCP:$src:18085,bind=$src:40002 </dev/null)
+	[ "$got" = "$src 40002" ] || fail "source_ip TCP from $src: the guest saw \"$got\""
+done
+got=$(timeout 10 socat - TCP:127.0.0.2:18086,bind=127.0.0.2 </dev/null)
+[ "${got%% *}" = 10.0.2.100 ] || fail "without source_ip the guest saw \"$got\", not 10.0.2.100"
+bg udp_server 5354 peer
+listening 5354 udp
+add '"proto":"udp","host_port":15354,"guest_port":5354,"source_ip":true' >/dev/null
+for src in 127.0.0.2 198.51.100.1; do
+	got=$(echo x | timeout 10 socat -t 2 - UDP:$src:15354,bind=$src:40003)
+	[ "$got" = "$src:40003" ] || fail "source_ip UDP from $src: the guest saw \"$got\""
+done
+ok "source_ip: TCP and UDP clients at 127.0.0.1, 127.0.0.2 and 198.51.100.1 seen as themselves"
+
+# --- get_info
+info=$(api '{"execute":"get_info"}')
+[ "$(jq -r .return.guest <<<"$info")" = 10.0.2.100 ] && [ "$(jq -r .return.mtu <<<"$info")" = 1500 ] &&
+	[ "$(jq -r .return.tap <<<"$info")" = tap0 ] && [ "$(jq -r .return.pid <<<"$info")" = "$SN_PID" ] &&
+	[ "$(jq -r .return.forwards <<<"$info")" -ge 8 ] || fail "get_info: $info"
+ok "get_info: $info"
+
+kill -0 "$SN_PID" || fail "the daemon died"
+grep -E 'CRITICAL|assert' "$SN_LOG" && fail "the daemon logged a critical message"
+sn_done
