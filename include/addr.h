@@ -19,15 +19,15 @@ struct sn_addrs {
 	struct in_addr network; /* host bits cleared */
 	struct in_addr netmask;
 	unsigned int prefix;
-	struct in_addr gateway;    /* .2: the host as the guest sees it */
-	struct in_addr dns;        /* .3: libslirp's DNS forwarder */
-	struct in_addr guest;      /* .100: what -c configures */
+	struct in_addr gateway;	   /* .2: the host as the guest sees it */
+	struct in_addr dns;	   /* .3: libslirp's DNS forwarder */
+	struct in_addr guest;	   /* .100: what -c configures */
 	struct in_addr dhcp_start; /* first DHCP lease: the guest address */
 	/* IPv6 (with --enable-ipv6): libslirp's fd00::/64 */
 	struct in6_addr prefix6;
 	unsigned int prefix6_len;
 	struct in6_addr gateway6; /* fd00::2 */
-	struct in6_addr dns6;     /* fd00::3 */
+	struct in6_addr dns6;	  /* fd00::3 */
 };
 
 /*

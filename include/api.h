@@ -24,7 +24,7 @@ struct sn_api_ctx {
 	struct sn_fwd_table *fwds;
 	struct in_addr default_guest; /* guest_addr when a request has none */
 	const struct sn_config *cfg;  /* for get_info; NULL: not reported */
-	gint64 start_us;              /* monotonic start time, for uptime */
+	gint64 start_us;	      /* monotonic start time, for uptime */
 };
 
 /*
@@ -37,7 +37,7 @@ struct sn_api_ctx {
  * bytes or more gets "too large message" without being parsed.
  */
 char *sn_api_handle_request(const struct sn_api_ctx *ctx, const char *req,
-                            gsize len);
+			    gsize len);
 
 /*
  * sn_api_new() - listen on @path (mode 0600) in the thread-default main
@@ -47,7 +47,7 @@ char *sn_api_handle_request(const struct sn_api_ctx *ctx, const char *req,
  * Return: the server, or NULL with @err (G_FILE_ERROR) naming path and cause
  */
 struct sn_api *sn_api_new(const char *path, const struct sn_api_ctx *ctx,
-                          GError **err);
+			  GError **err);
 
 /* sn_api_free() - stop listening, close clients, unlink the socket file */
 void sn_api_free(struct sn_api *api);

@@ -1,5 +1,5 @@
 /* cli.h - command-line options: slirp4netns's flags, same meaning and defaults,
- * plus slirpnetd's own (--netns-path, --debug). */
+ * plus slirpnetd's own (--netns-path, --debug, --keep-source-ip, ...). */
 #ifndef SN_CLI_H
 #define SN_CLI_H
 
@@ -12,10 +12,12 @@
 #include "addr.h"
 
 #define SN_MTU_DEFAULT 1500
-#define SN_MTU_MAX 65521
+#define SN_MTU_MAX     65521
 /* The smallest MTU IPv4 allows on a link (RFC 791); 1280 with IPv6. */
-#define SN_MTU_MIN 68
+#define SN_MTU_MIN	68
 #define SN_MTU_MIN_IPV6 1280
+/* Longest --busy-poll, in microseconds. */
+#define SN_BUSY_POLL_MAX 10000
 
 enum sn_netns_type { SN_NETNS_PID, SN_NETNS_PATH };
 
@@ -27,7 +29,7 @@ struct sn_config {
 	pid_t target_pid;  /* SN_NETNS_PID */
 	char *netns_path;  /* always set: /proc/PID/ns/net or the PATH */
 	char *userns_path; /* --userns-path, or NULL */
-	char *tapname;     /* default "tap0" */
+	char *tapname;	   /* default "tap0" */
 
 	/* Interface */
 	gboolean configure; /* -c */
@@ -48,6 +50,10 @@ struct sn_config {
 	int exit_fd;  /* -1 if none */
 	char *api_socket;
 	gboolean debug;
+
+	/* Forwarders (ours) */
+	gboolean keep_source_ip;   /* source_ip's default */
+	unsigned int busy_poll_us; /* --busy-poll */
 
 	/* Actions that end parsing */
 	gboolean show_help;

@@ -18,13 +18,13 @@ struct sn_daemon {
 	GMainLoop *loop;
 	struct sn_nshelper *nsh; /* makes sockets inside the namespace */
 	struct sn_stack *stack;
-	struct sn_evloop *ev;    /* the fast forwarders' epoll set */
+	struct sn_evloop *ev; /* the fast forwarders' epoll set */
 	struct sn_fwd_env env;
 	struct sn_fwd_table fwds;
 	struct sn_api *api;
 	gint64 start_us;
 
-	int pidfd;        /* the target process, in PID mode; else -1 */
+	int pidfd;	  /* the target process, in PID mode; else -1 */
 	guint exit_watch; /* --exit-fd */
 	guint pid_watch;  /* pidfd */
 	guint sig_watch[3];

@@ -39,9 +39,17 @@ void sn_evloop_free(struct sn_evloop *l);
  * Return: 0, or -errno (e.g. ENOMEM, ENOSPC past max_user_watches)
  */
 int sn_ev_add(struct sn_evloop *l, struct sn_ev *ev, sn_ev_fn fn, int fd,
-              uint32_t events);
+	      uint32_t events);
 int sn_ev_mod(struct sn_evloop *l, struct sn_ev *ev, int fd, uint32_t events);
 void sn_ev_del(struct sn_evloop *l, int fd);
+
+/*
+ * sn_evloop_set_spin() - after events, keep polling without sleeping for
+ * @us microseconds (0: never). On virtual machines waking a halted CPU
+ * costs tens of microseconds; a short spin while traffic flows saves that
+ * on every message, and an idle loop still sleeps.
+ */
+void sn_evloop_set_spin(struct sn_evloop *l, unsigned int us);
 
 /* sn_ev_defer() - call @ev's handler with SN_EV_DEFERRED on the next turn */
 void sn_ev_defer(struct sn_evloop *l, struct sn_ev *ev);

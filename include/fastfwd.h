@@ -22,14 +22,14 @@ enum sn_fwd_mode { SN_FWD_MODE_AUTO, SN_FWD_MODE_SPLICE, SN_FWD_MODE_SLIRP };
 struct sn_fwd_spec {
 	enum sn_fwd_proto proto;
 	enum sn_fwd_mode mode;
-	int host_family;            /* AF_INET (host_addr) or AF_INET6 */
+	int host_family;	    /* AF_INET (host_addr) or AF_INET6 */
 	struct in_addr host_addr;   /* 0.0.0.0 for all */
 	struct in6_addr host_addr6; /* :: for all */
 	uint16_t host_port;
 	struct in_addr guest_addr;
 	uint16_t guest_port;
 	bool proxy_protocol; /* TCP: a PROXY v2 header first */
-	bool source_ip;      /* the guest sees the client's own address */
+	bool source_ip;	     /* the guest sees the client's own address */
 };
 
 /* Counters of one forward (get_stats). */
@@ -48,8 +48,8 @@ struct sn_fwd_env {
 	GArray *pipes; /* empty pipes (fd pairs), ready for reuse */
 	unsigned int pipe_size;
 	bool srcip_ready; /* the namespace's mark rule and table are set */
-	GQueue splices;   /* TCP forwards alive: listening, or with conns */
-	char *dgram;      /* SN_UDP_DGRAM_MAX bytes for the UDP forwarders */
+	GQueue splices;	  /* TCP forwards alive: listening, or with conns */
+	char *dgram;	  /* SN_UDP_DGRAM_MAX bytes for the UDP forwarders */
 	struct sn_ratelimit rl_accept;
 	struct sn_ratelimit rl_conn;
 };
@@ -61,7 +61,7 @@ struct sn_fwd_env {
 #define SN_FWD_BACKOFF_MS 100
 
 void sn_fwd_env_init(struct sn_fwd_env *env, struct sn_evloop *ev,
-                     struct sn_nshelper *nsh);
+		     struct sn_nshelper *nsh);
 void sn_fwd_env_clear(struct sn_fwd_env *env);
 
 /* sn_fwd_pipe_get() - an empty non-blocking pipe. Return: 0 or -errno */
@@ -93,13 +93,13 @@ bool sn_fwd_srcip_ready(struct sn_fwd_env *env, GError **err);
  * transparent and bound to @peer's IPv4 address when @source_ip
  */
 int sn_fwd_ns_socket(struct sn_fwd_env *env, int type, bool source_ip,
-                     const struct sockaddr_storage *peer, GError **err);
+		     const struct sockaddr_storage *peer, GError **err);
 
 /* sn_fwd_spec_host() - "ADDR:PORT/proto" of the host side, for messages */
 char *sn_fwd_spec_host(const struct sn_fwd_spec *spec);
 
 /* sn_fwd_peer_v4() - @peer as IPv4 (also from v4-mapped IPv6), if it is */
 bool sn_fwd_peer_v4(const struct sockaddr_storage *peer,
-                    struct sockaddr_in *out);
+		    struct sockaddr_in *out);
 
 #endif

@@ -18,7 +18,7 @@ struct sn_fwd {
 	int id; /* from 1, never reused while the daemon runs */
 	struct sn_fwd_spec spec;   /* mode resolved: never SN_FWD_MODE_AUTO */
 	struct sn_splice_fwd *tcp; /* SPLICE mode, TCP */
-	struct sn_udp_fwd *udp;    /* SPLICE mode, UDP */
+	struct sn_udp_fwd *udp;	   /* SPLICE mode, UDP */
 };
 
 /* Hard cap on forwards, so that an API client cannot exhaust memory/fds. */
@@ -26,8 +26,9 @@ struct sn_fwd {
 
 struct sn_fwd_table {
 	Slirp *slirp;
-	struct sn_fwd_env *env;        /* NULL: libslirp's hostfwd only */
+	struct sn_fwd_env *env;	       /* NULL: libslirp's hostfwd only */
 	enum sn_fwd_mode default_mode; /* what SN_FWD_MODE_AUTO becomes */
+	bool default_source_ip;	       /* --keep-source-ip */
 	GPtrArray *fwds; /* struct sn_fwd *, in the order they were added */
 	int next_id;
 };
@@ -36,9 +37,9 @@ struct sn_fwd_table {
 GQuark sn_fwd_error_quark(void);
 enum sn_fwd_error {
 	SN_FWD_ERROR_NOT_FOUND, /* no forward with that id */
-	SN_FWD_ERROR_BACKEND,   /* the host socket could not be had */
-	SN_FWD_ERROR_LIMIT,     /* SN_FWD_MAX reached */
-	SN_FWD_ERROR_INVALID,   /* a combination the mode cannot do */
+	SN_FWD_ERROR_BACKEND,	/* the host socket could not be had */
+	SN_FWD_ERROR_LIMIT,	/* SN_FWD_MAX reached */
+	SN_FWD_ERROR_INVALID,	/* a combination the mode cannot do */
 };
 
 /*
@@ -46,7 +47,7 @@ enum sn_fwd_error {
  * of @env by default, or to @slirp's hostfwd when @env is NULL
  */
 void sn_fwd_table_init(struct sn_fwd_table *t, Slirp *slirp,
-                       struct sn_fwd_env *env);
+		       struct sn_fwd_env *env);
 /* sn_fwd_table_clear() - remove every forward; call before slirp_cleanup() */
 void sn_fwd_table_clear(struct sn_fwd_table *t);
 
@@ -55,7 +56,7 @@ void sn_fwd_table_clear(struct sn_fwd_table *t);
  * Return: true on success, false with @err (SN_FWD_ERROR_*)
  */
 bool sn_fwd_add(struct sn_fwd_table *t, const struct sn_fwd_spec *spec, int *id,
-                GError **err);
+		GError **err);
 
 /* sn_fwd_remove() - stop forward @id. Return: true, or false with @err */
 bool sn_fwd_remove(struct sn_fwd_table *t, int id, GError **err);

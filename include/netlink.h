@@ -46,7 +46,7 @@ struct sn_nl_rule {
 	uint32_t fwmark;   /* 0: any mark */
 	struct in_addr to; /* INADDR_ANY: any destination, else a /32 */
 	uint8_t ipproto;   /* 0: any */
-	uint16_t sport;    /* host order; 0: any */
+	uint16_t sport;	   /* host order; 0: any */
 	uint16_t dport;
 };
 
@@ -54,8 +54,8 @@ struct sn_nl_rule {
 struct nlmsghdr *sn_nl_rule4(void *buf, uint32_t seq, bool add,
 			     const struct sn_nl_rule *r);
 /* RTM_NEWROUTE: "local 0.0.0.0/0 dev @lo table @table", everything local */
-struct nlmsghdr *sn_nl_route4_local_all(void *buf, uint32_t seq,
-					uint32_t table, int lo);
+struct nlmsghdr *sn_nl_route4_local_all(void *buf, uint32_t seq, uint32_t table,
+					int lo);
 
 /*
  * sn_netlink_local_table() - make @table deliver every destination locally

@@ -23,8 +23,8 @@ struct sn_nshelper;
 
 /* What a socket made inside the namespace should be. */
 struct sn_nsh_sock {
-	int type;                /* SOCK_STREAM or SOCK_DGRAM */
-	bool transparent;        /* IP_TRANSPARENT, SO_MARK SN_SRCIP_MARK */
+	int type;		 /* SOCK_STREAM or SOCK_DGRAM */
+	bool transparent;	 /* IP_TRANSPARENT, SO_MARK SN_SRCIP_MARK */
 	struct sockaddr_in bind; /* sin_family 0: left unbound */
 };
 
@@ -37,21 +37,21 @@ struct sn_nsh_sock {
  * Return: the helper, or NULL with @err set to the helper's own message
  */
 struct sn_nshelper *sn_nshelper_start(const struct sn_config *cfg, int *tapfd,
-                                      GError **err);
+				      GError **err);
 
 /*
  * sn_nshelper_socket() - a non-blocking socket made inside the namespace
  * Return: its fd, or -1 with @err (and errno) set
  */
 int sn_nshelper_socket(struct sn_nshelper *h, const struct sn_nsh_sock *s,
-                       GError **err);
+		       GError **err);
 
 /* sn_nshelper_srcip_setup() - the mark rule and local table (once) */
 bool sn_nshelper_srcip_setup(struct sn_nshelper *h, GError **err);
 
 /* sn_nshelper_rule() - add or delete a routing rule in the namespace */
 bool sn_nshelper_rule(struct sn_nshelper *h, bool add,
-                      const struct sn_nl_rule *r, GError **err);
+		      const struct sn_nl_rule *r, GError **err);
 
 /* sn_nshelper_pid() - the helper's PID, for messages and tests */
 pid_t sn_nshelper_pid(const struct sn_nshelper *h);

@@ -16,7 +16,7 @@
  * Return: its length
  */
 size_t sn_proxy_v2(uint8_t buf[SN_PROXY_V2_MAX],
-                   const struct sockaddr_storage *src,
-                   const struct sockaddr_storage *dst);
+		   const struct sockaddr_storage *src,
+		   const struct sockaddr_storage *dst);
 
 #endif

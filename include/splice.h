@@ -16,8 +16,8 @@ struct sn_splice_fwd;
  * Return: the forward, or NULL with @err (see sn_fwd_listen())
  */
 struct sn_splice_fwd *sn_splice_new(struct sn_fwd_env *env,
-                                    const struct sn_fwd_spec *spec,
-                                    GError **err);
+				    const struct sn_fwd_spec *spec,
+				    GError **err);
 
 /*
  * sn_splice_close() - stop listening. Open connections carry on until

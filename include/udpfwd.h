@@ -16,7 +16,7 @@ struct sn_udp_fwd;
 
 /* sn_udpfwd_new() - bind @spec's host port and relay its datagrams */
 struct sn_udp_fwd *sn_udpfwd_new(struct sn_fwd_env *env,
-                                 const struct sn_fwd_spec *spec, GError **err);
+				 const struct sn_fwd_spec *spec, GError **err);
 
 /* sn_udpfwd_free() - close the host socket and every flow */
 void sn_udpfwd_free(struct sn_udp_fwd *f);

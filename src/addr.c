@@ -93,7 +93,8 @@ bool sn_parse_mac(const char *s, uint8_t mac[6])
 		   &b[4], &b[5], &tail) != 6)
 		return false;
 	for (i = 0; i < 6; i++) {
-		if (!g_ascii_isxdigit(s[i * 3]) || !g_ascii_isxdigit(s[i * 3 + 1]))
+		if (!g_ascii_isxdigit(s[i * 3]) ||
+		    !g_ascii_isxdigit(s[i * 3 + 1]))
 			return false;
 		mac[i] = (uint8_t)b[i];
 	}
@@ -114,9 +115,9 @@ static bool first_if_addr(const char *name, int family,
 		if (!i->ifa_addr || i->ifa_addr->sa_family != family ||
 		    strcmp(i->ifa_name, name))
 			continue;
-		memcpy(out, i->ifa_addr, family == AF_INET
-						 ? sizeof(struct sockaddr_in)
-						 : sizeof(struct sockaddr_in6));
+		memcpy(out, i->ifa_addr,
+		       family == AF_INET ? sizeof(struct sockaddr_in)
+					 : sizeof(struct sockaddr_in6));
 		found = true;
 	}
 	freeifaddrs(list);
@@ -129,14 +130,14 @@ bool sn_outbound_addr(const char *spec, int family,
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)out;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)out;
-	const char *flag = family == AF_INET ? "--outbound-addr"
-					     : "--outbound-addr6";
+	const char *flag =
+	    family == AF_INET ? "--outbound-addr" : "--outbound-addr6";
 
 	memset(out, 0, sizeof(*out));
 	out->ss_family = family;
-	if (inet_pton(family, spec, family == AF_INET
-					    ? (void *)&sin->sin_addr
-					    : (void *)&sin6->sin6_addr) == 1)
+	if (inet_pton(family, spec,
+		      family == AF_INET ? (void *)&sin->sin_addr
+					: (void *)&sin6->sin6_addr) == 1)
 		return true;
 	if (first_if_addr(spec, family, out)) {
 		if (family == AF_INET)

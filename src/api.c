@@ -129,7 +129,7 @@ static bool arg_port(JsonObject *args, const char *name, uint16_t *port)
  * Return: false if it is there but no IPv4 address (or no string)
  */
 static bool arg_addr(JsonObject *args, const char *name, struct in_addr dflt,
-                     struct in_addr *out)
+		     struct in_addr *out)
 {
 	JsonNode *n = arg(args, name);
 	const char *s = node_string(n);
@@ -150,7 +150,7 @@ static bool arg_addr(JsonObject *args, const char *name, struct in_addr dflt,
  */
 static bool arg_host(JsonObject *args, struct sn_fwd_spec *spec)
 {
-	struct in_addr any = {.s_addr = htonl(INADDR_ANY)};
+	struct in_addr any = { .s_addr = htonl(INADDR_ANY) };
 	const char *s = node_string(arg(args, "host_addr"));
 
 	spec->host_family = AF_INET;
@@ -196,7 +196,7 @@ static bool arg_mode(JsonObject *args, enum sn_fwd_mode *mode)
 
 /* arg_proto() - member @name: "tcp" or "udp", nothing else */
 static bool arg_proto(JsonObject *args, const char *name,
-                      enum sn_fwd_proto *proto)
+		      enum sn_fwd_proto *proto)
 {
 	const char *s = node_string(arg(args, name));
 
@@ -211,7 +211,7 @@ static bool arg_proto(JsonObject *args, const char *name,
 
 /* parse_add_args() - the spec of an add_hostfwd, or the reply refusing it */
 static char *parse_add_args(JsonObject *args, struct in_addr default_guest,
-                            struct sn_fwd_spec *spec)
+			    struct sn_fwd_spec *spec)
 {
 	if (!arg_proto(args, "proto", &spec->proto))
 		return reply_error("add_hostfwd: bad arguments.proto");
@@ -229,24 +229,28 @@ static char *parse_add_args(JsonObject *args, struct in_addr default_guest,
 		    "or \"slirp\")");
 	if (!arg_bool(args, "proxy_protocol", &spec->proxy_protocol))
 		return reply_error("add_hostfwd: bad arguments.proxy_protocol "
-		                   "(true or false)");
+				   "(true or false)");
 	if (!arg_bool(args, "source_ip", &spec->source_ip))
 		return reply_error("add_hostfwd: bad arguments.source_ip "
-		                   "(true or false)");
+				   "(true or false)");
 	return NULL;
 }
 
 /* handle_add() - execute add_hostfwd */
 static char *handle_add(struct sn_fwd_table *fwds, struct in_addr default_guest,
-                        JsonObject *args)
+			JsonObject *args)
 {
 	g_autoptr(GError) err = NULL;
-	struct sn_fwd_spec spec = {0};
+	struct sn_fwd_spec spec = { 0 };
 	char *bad = parse_add_args(args, default_guest, &spec);
 	int id;
 
 	if (bad)
 		return bad;
+	/* --keep-source-ip: the default where the mode can keep it */
+	if (!arg(args, "source_ip") && spec.mode != SN_FWD_MODE_SLIRP &&
+	    fwds->default_mode != SN_FWD_MODE_SLIRP)
+		spec.source_ip = fwds->default_source_ip;
 	if (!sn_fwd_add(fwds, &spec, &id, &err)) {
 		/* slirp4netns's words first, for clients that match them */
 		g_autofree char *what = g_strconcat(
@@ -288,7 +292,7 @@ static const char *mode_name(enum sn_fwd_mode mode)
  * that a slirp4netns client's requests get slirp4netns's replies exactly
  */
 static void add_extras(JsonBuilder *b, const struct sn_fwd_table *t,
-                       const struct sn_fwd *f)
+		       const struct sn_fwd *f)
 {
 	if (f->spec.mode != t->default_mode)
 		add_member_str(b, "mode", mode_name(f->spec.mode));
@@ -300,7 +304,7 @@ static void add_extras(JsonBuilder *b, const struct sn_fwd_table *t,
 
 /* add_entry() - one forward of list_hostfwd's "entries" */
 static void add_entry(JsonBuilder *b, const struct sn_fwd_table *t,
-                      const struct sn_fwd *f)
+		      const struct sn_fwd *f)
 {
 	const char *proto = f->spec.proto == SN_FWD_UDP ? "udp" : "tcp";
 	char host[INET6_ADDRSTRLEN], guest[INET_ADDRSTRLEN];
@@ -368,7 +372,7 @@ static void add_stats_entry(JsonBuilder *b, const struct sn_fwd *f)
 		add_member_int(b, "connections_total", (gint64)st->conns_total);
 		add_member_int(b, "bytes_to_guest", (gint64)st->bytes_to_guest);
 		add_member_int(b, "bytes_from_guest",
-		               (gint64)st->bytes_from_guest);
+			       (gint64)st->bytes_from_guest);
 		add_member_int(b, "errors", (gint64)st->errors);
 	}
 	json_builder_end_object(b);
@@ -435,7 +439,7 @@ static char *handle_info(const struct sn_api_ctx *ctx)
 		add_config_info(b, ctx->cfg);
 	add_member_int(b, "uptime_s", ctx->start_us ? up : 0);
 	add_member_int(b, "forwards",
-	               ctx->fwds->fwds ? ctx->fwds->fwds->len : 0);
+		       ctx->fwds->fwds ? ctx->fwds->fwds->len : 0);
 	json_builder_end_object(b);
 	json_builder_end_object(b);
 	return builder_to_reply(b);
@@ -465,11 +469,11 @@ static void log_request(const char *req, gsize len)
 
 /* parse_request() - the request's root node in @parser, or the error reply */
 static char *parse_request(JsonParser *parser, const char *req, gsize len,
-                           JsonNode **root)
+			   JsonNode **root)
 {
 	if (len >= SN_API_MAX_REQUEST) {
 		g_warning("api: request too large (>= %d bytes)",
-		          SN_API_MAX_REQUEST);
+			  SN_API_MAX_REQUEST);
 		return reply_error("too large message");
 	}
 	if (!len || memchr(req, '\0', len) ||
@@ -493,7 +497,7 @@ static char *parse_request(JsonParser *parser, const char *req, gsize len,
  * bounds how deep json-glib (a recursive parser) nests.
  */
 char *sn_api_handle_request(const struct sn_api_ctx *ctx, const char *req,
-                            gsize len)
+			    gsize len)
 {
 	struct sn_fwd_table *fwds = ctx->fwds;
 	g_autoptr(JsonParser) parser = json_parser_new_immutable();

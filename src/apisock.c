@@ -23,9 +23,9 @@
 struct sn_api_client {
 	struct sn_api *api;
 	int fd;
-	GSource *io;    /* G_IO_IN while reading, G_IO_OUT while writing */
+	GSource *io;	/* G_IO_IN while reading, G_IO_OUT while writing */
 	GSource *timer; /* SN_API_CLIENT_TIMEOUT_MS for each of the two */
-	char *reply;    /* NULL while reading */
+	char *reply;	/* NULL while reading */
 	gsize reply_len;
 	gsize reply_off;
 	gsize len;
@@ -42,7 +42,7 @@ struct sn_api {
 	GSource *backoff_src;
 	bool closing;
 	struct sn_api_ctx req_ctx; /* what requests act on */
-	GPtrArray *clients;        /* struct sn_api_client * */
+	GPtrArray *clients;	   /* struct sn_api_client * */
 	struct sn_ratelimit rl_accept;
 	struct sn_ratelimit rl_client;
 };
@@ -82,7 +82,7 @@ static void source_drop(GSource **src)
 
 /* watch_fd() - call @fn when @fd is ready for @cond, in @ctx */
 static GSource *watch_fd(GMainContext *ctx, int fd, GIOCondition cond,
-                         GUnixFDSourceFunc fn, void *data)
+			 GUnixFDSourceFunc fn, void *data)
 {
 	GSource *s = g_unix_fd_source_new(fd, cond);
 
@@ -93,7 +93,7 @@ static GSource *watch_fd(GMainContext *ctx, int fd, GIOCondition cond,
 
 /* watch_timeout() - call @fn after @ms milliseconds, in @ctx */
 static GSource *watch_timeout(GMainContext *ctx, guint ms, GSourceFunc fn,
-                              void *data)
+			      void *data)
 {
 	GSource *s = g_timeout_source_new(ms);
 
@@ -132,8 +132,8 @@ static int client_send(struct sn_api_client *c)
 {
 	while (c->reply_off < c->reply_len) {
 		ssize_t n = send(c->fd, c->reply + c->reply_off,
-		                 c->reply_len - c->reply_off,
-		                 MSG_NOSIGNAL | MSG_DONTWAIT);
+				 c->reply_len - c->reply_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -176,7 +176,7 @@ static void client_reply(struct sn_api_client *c, char *reply)
 	}
 	c->io = watch_fd(api->ctx, c->fd, G_IO_OUT, client_writable, c);
 	c->timer = watch_timeout(api->ctx, SN_API_CLIENT_TIMEOUT_MS,
-	                         client_timeout, c);
+				 client_timeout, c);
 }
 
 /* client_respond() - handle what the client sent and reply to it */
@@ -255,14 +255,14 @@ static bool peer_allowed(struct sn_api *api, int fd)
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 		warn_limited(&api->rl_client, "api: SO_PEERCRED: %s",
-		             g_strerror(errno));
+			     g_strerror(errno));
 		return false;
 	}
 	if (cred.uid == geteuid() || cred.uid == 0)
 		return true;
 	warn_limited(&api->rl_client,
-	             "api: refusing a connection from uid %u (pid %d)",
-	             (unsigned int)cred.uid, (int)cred.pid);
+		     "api: refusing a connection from uid %u (pid %d)",
+		     (unsigned int)cred.uid, (int)cred.pid);
 	return false;
 }
 
@@ -280,7 +280,7 @@ static void client_new(struct sn_api *api, int fd)
 	c->fd = fd;
 	c->io = watch_fd(api->ctx, fd, G_IO_IN, client_readable, c);
 	c->timer = watch_timeout(api->ctx, SN_API_CLIENT_TIMEOUT_MS,
-	                         client_timeout, c);
+				 client_timeout, c);
 	g_ptr_array_add(api->clients, c);
 }
 
@@ -298,7 +298,7 @@ static gboolean api_backoff_done(void *data)
 static void api_accept_failed(struct sn_api *api, int err)
 {
 	warn_limited(&api->rl_accept, "api: accept: %s%s", g_strerror(err),
-	             err == EMFILE || err == ENFILE ? " (out of fds)" : "");
+		     err == EMFILE || err == ENFILE ? " (out of fds)" : "");
 	source_drop(&api->listen_src);
 	api->backoff_src =
 	    watch_timeout(api->ctx, API_BACKOFF_MS, api_backoff_done, api);
@@ -352,14 +352,14 @@ static bool socket_addr(const char *path, struct sockaddr_un *sun, GError **err)
 	sun->sun_family = AF_UNIX;
 	if (!len) {
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-		            "the API socket path is empty");
+			    "the API socket path is empty");
 		return false;
 	}
 	if (len >= sizeof(sun->sun_path)) {
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NAMETOOLONG,
-		            "API socket path %s is too long (%zu bytes, the "
-		            "limit is %zu)",
-		            path, len, sizeof(sun->sun_path) - 1);
+			    "API socket path %s is too long (%zu bytes, the "
+			    "limit is %zu)",
+			    path, len, sizeof(sun->sun_path) - 1);
 		return false;
 	}
 	memcpy(sun->sun_path, path, len);
@@ -368,10 +368,10 @@ static bool socket_addr(const char *path, struct sockaddr_un *sun, GError **err)
 
 /* set_errno_error() - @err from errno, as "@what @path: strerror" */
 static void set_errno_error(GError **err, int errnum, const char *what,
-                            const char *path)
+			    const char *path)
 {
 	g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errnum),
-	            "%s %s: %s", what, path, g_strerror(errnum));
+		    "%s %s: %s", what, path, g_strerror(errnum));
 }
 
 /*
@@ -385,7 +385,7 @@ static int probe_socket(const struct sockaddr_un *sun, GError **err)
 
 	if (fd < 0) {
 		set_errno_error(err, errno, "cannot create a socket to check",
-		                sun->sun_path);
+				sun->sun_path);
 		return -1;
 	}
 	ret = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
@@ -414,8 +414,8 @@ static bool clear_stale(const struct sockaddr_un *sun, GError **err)
 	}
 	if (!S_ISSOCK(st.st_mode)) {
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_EXIST,
-		            "%s exists and is not a socket; not replacing it",
-		            path);
+			    "%s exists and is not a socket; not replacing it",
+			    path);
 		return false;
 	}
 	live = probe_socket(sun, err);
@@ -423,7 +423,7 @@ static bool clear_stale(const struct sockaddr_un *sun, GError **err)
 		return false;
 	if (live) {
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_EXIST,
-		            "another process is already serving %s", path);
+			    "another process is already serving %s", path);
 		return false;
 	}
 	if (unlink(path) < 0 && errno != ENOENT) {
@@ -474,7 +474,7 @@ static int bind_listen(const struct sockaddr_un *sun, GError **err)
  * Return: the server, or NULL with @err (G_FILE_ERROR) naming the path
  */
 struct sn_api *sn_api_new(const char *path, const struct sn_api_ctx *ctx,
-                          GError **err)
+			  GError **err)
 {
 	struct sockaddr_un sun;
 	struct sn_api *api;
@@ -511,7 +511,7 @@ static void unlink_ours(const struct sn_api *api)
 		return;
 	if (unlink(api->path) < 0)
 		g_warning("api: cannot remove %s: %s", api->path,
-		          g_strerror(errno));
+			  g_strerror(errno));
 }
 
 /* sn_api_free() - stop listening, close clients, unlink the socket file */

@@ -1,5 +1,6 @@
 /* cli.c - command-line parsing with GOptionContext: every slirp4netns 1.3
- * flag with its meaning and default, checked with messages that say what to do. */
+ * flag with its meaning and default, checked with messages that say what to do.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
@@ -10,26 +11,30 @@
 
 #include "cli.h"
 
-G_DEFINE_QUARK(sn-cli-error-quark, sn_cli_error)
+G_DEFINE_QUARK(sn - cli - error - quark, sn_cli_error)
 
 #define SN_SUMMARY                                                             \
-	"User-mode networking for unprivileged network namespaces: a drop-in\n" \
-	"replacement for slirp4netns. PID is a process whose network namespace\n" \
-	"gets the tap device; with --netns-type=path (or --netns-path) PATH is\n" \
+	"User-mode networking for unprivileged network namespaces: a "         \
+	"drop-in\n"                                                            \
+	"replacement for slirp4netns. PID is a process whose network "         \
+	"namespace\n"                                                          \
+	"gets the tap device; with --netns-type=path (or --netns-path) PATH "  \
+	"is\n"                                                                 \
 	"a network namespace file instead. TAPNAME defaults to tap0."
 
 #define SN_DESCRIPTION                                                         \
-	"The guest network is 10.0.2.0/24 unless --cidr says otherwise: the\n"  \
-	"host (gateway) is .2, DNS .3, the guest .100 (also the first DHCP\n"   \
-	"lease). With --enable-ipv6 the guest autoconfigures in fd00::/64\n"     \
-	"(gateway fd00::2, DNS fd00::3).\n\n"                                     \
-	"Exit status: 0 when stopped by --exit-fd, SIGTERM/SIGINT or the end of\n" \
-	"the target; 1 on a bad option or a failure to start.\n\n"                \
+	"The guest network is 10.0.2.0/24 unless --cidr says otherwise: the\n" \
+	"host (gateway) is .2, DNS .3, the guest .100 (also the first DHCP\n"  \
+	"lease). With --enable-ipv6 the guest autoconfigures in fd00::/64\n"   \
+	"(gateway fd00::2, DNS fd00::3).\n\n"                                  \
+	"Exit status: 0 when stopped by --exit-fd, SIGTERM/SIGINT or the end " \
+	"of\n"                                                                 \
+	"the target; 1 on a bad option or a failure to start.\n\n"             \
 	"See slirpnetd(1) for the control socket API and examples."
 
 /* cli_error() - set a parse error; always returns FALSE for callbacks */
 static gboolean cli_error(GError **err, const char *fmt, ...)
-	G_GNUC_PRINTF(2, 3);
+    G_GNUC_PRINTF(2, 3);
 static gboolean cli_error(GError **err, const char *fmt, ...)
 {
 	va_list ap;
@@ -60,8 +65,10 @@ static gboolean opt_fd(const char *name, const char *value, gpointer data,
 	unsigned long v;
 
 	if (!parse_uint(value, INT_MAX, &v))
-		return cli_error(err, "%s=%s: expected a file descriptor number "
-				 "(a non-negative integer)", name, value);
+		return cli_error(err,
+				 "%s=%s: expected a file descriptor number "
+				 "(a non-negative integer)",
+				 name, value);
 	if (!strcmp(name, "-e") || !strcmp(name, "--exit-fd"))
 		cfg->exit_fd = (int)v;
 	else
@@ -78,10 +85,28 @@ static gboolean opt_mtu(const char *name, const char *value, gpointer data,
 
 	if (!parse_uint(value, UINT_MAX, &v) || v < SN_MTU_MIN ||
 	    v > SN_MTU_MAX)
-		return cli_error(err, "%s=%s: the MTU must be an integer from %d "
-				 "to %d (default %d)", name, value, SN_MTU_MIN,
-				 SN_MTU_MAX, SN_MTU_DEFAULT);
+		return cli_error(err,
+				 "%s=%s: the MTU must be an integer from %d "
+				 "to %d (default %d)",
+				 name, value, SN_MTU_MIN, SN_MTU_MAX,
+				 SN_MTU_DEFAULT);
 	cfg->mtu = (unsigned int)v;
+	return TRUE;
+}
+
+/* opt_busy_poll() - --busy-poll: microseconds, 0 to SN_BUSY_POLL_MAX */
+static gboolean opt_busy_poll(const char *name, const char *value,
+			      gpointer data, GError **err)
+{
+	struct sn_config *cfg = data;
+	unsigned long v;
+
+	if (!parse_uint(value, SN_BUSY_POLL_MAX, &v))
+		return cli_error(err,
+				 "%s=%s: expected microseconds, an integer "
+				 "from 0 (off, the default) to %d",
+				 name, value, SN_BUSY_POLL_MAX);
+	cfg->busy_poll_us = (unsigned int)v;
 	return TRUE;
 }
 
@@ -102,8 +127,10 @@ static gboolean opt_mac(const char *name, const char *value, gpointer data,
 	struct sn_config *cfg = data;
 
 	if (!sn_parse_mac(value, cfg->mac))
-		return cli_error(err, "%s=%s: expected a unicast MAC address "
-				 "such as 02:00:00:00:00:01", name, value);
+		return cli_error(err,
+				 "%s=%s: expected a unicast MAC address "
+				 "such as 02:00:00:00:00:01",
+				 name, value);
 	cfg->has_mac = true;
 	return TRUE;
 }
@@ -132,8 +159,10 @@ static gboolean opt_target_type(const char *name, const char *value,
 	if (!strcmp(value, "netns"))
 		return TRUE;
 	if (!strcmp(value, "bess"))
-		return cli_error(err, "%s=bess is not supported by slirpnetd; "
-				 "only --target-type=netns is", name);
+		return cli_error(err,
+				 "%s=bess is not supported by slirpnetd; "
+				 "only --target-type=netns is",
+				 name);
 	return cli_error(err, "%s=%s: expected \"netns\"", name, value);
 }
 
@@ -143,8 +172,10 @@ static gboolean opt_unsupported(const char *name, const char *value,
 {
 	(void)value;
 	(void)data;
-	return cli_error(err, "%s is not supported yet by this slirpnetd; "
-			 "run without it (it is not listed in --help)", name);
+	return cli_error(err,
+			 "%s is not supported yet by this slirpnetd; "
+			 "run without it (it is not listed in --help)",
+			 name);
 }
 
 /* cli_entries() - the option table, bound to @cfg's fields */
@@ -153,10 +184,12 @@ static GOptionEntry *cli_entries(struct sn_config *cfg)
 	const GOptionEntry e[] = {
 		{ "configure", 'c', 0, G_OPTION_ARG_NONE, &cfg->configure,
 		  "bring up the interface (10.0.2.100/24, default route via "
-		  "10.0.2.2, lo up)", NULL },
+		  "10.0.2.2, lo up)",
+		  NULL },
 		{ "exit-fd", 'e', 0, G_OPTION_ARG_CALLBACK, opt_fd,
 		  "specify the FD for terminating slirpnetd (exit when it is "
-		  "closed)", "FD" },
+		  "closed)",
+		  "FD" },
 		{ "ready-fd", 'r', 0, G_OPTION_ARG_CALLBACK, opt_fd,
 		  "specify the FD to write to when the network is configured",
 		  "FD" },
@@ -167,7 +200,8 @@ static GOptionEntry *cli_entries(struct sn_config *cfg)
 		{ "api-socket", 'a', 0, G_OPTION_ARG_FILENAME, &cfg->api_socket,
 		  "specify API socket path", "PATH" },
 		{ "cidr", 0, 0, G_OPTION_ARG_CALLBACK, opt_cidr,
-		  "specify network address CIDR (default=10.0.2.0/24)", "CIDR" },
+		  "specify network address CIDR (default=10.0.2.0/24)",
+		  "CIDR" },
 		{ "disable-host-loopback", 0, 0, G_OPTION_ARG_NONE,
 		  &cfg->disable_host_loopback,
 		  "prohibit connecting to 127.0.0.1:* on the host namespace",
@@ -177,27 +211,44 @@ static GOptionEntry *cli_entries(struct sn_config *cfg)
 		  "TYPE" },
 		{ "netns-path", 0, 0, G_OPTION_ARG_FILENAME, &cfg->netns_path,
 		  "network namespace file to join (same as --netns-type=path "
-		  "with PATH as the argument)", "PATH" },
+		  "with PATH as the argument)",
+		  "PATH" },
 		{ "userns-path", 0, 0, G_OPTION_ARG_FILENAME, &cfg->userns_path,
 		  "specify user namespace path", "PATH" },
-		{ "enable-sandbox", 0, G_OPTION_FLAG_HIDDEN | G_OPTION_FLAG_NO_ARG,
+		{ "enable-sandbox", 0,
+		  G_OPTION_FLAG_HIDDEN | G_OPTION_FLAG_NO_ARG,
 		  G_OPTION_ARG_CALLBACK, opt_unsupported, NULL, NULL },
-		{ "enable-seccomp", 0, G_OPTION_FLAG_HIDDEN | G_OPTION_FLAG_NO_ARG,
+		{ "enable-seccomp", 0,
+		  G_OPTION_FLAG_HIDDEN | G_OPTION_FLAG_NO_ARG,
 		  G_OPTION_ARG_CALLBACK, opt_unsupported, NULL, NULL },
-		{ "outbound-addr", 0, 0, G_OPTION_ARG_STRING, &cfg->outbound_addr,
+		{ "outbound-addr", 0, 0, G_OPTION_ARG_STRING,
+		  &cfg->outbound_addr,
 		  "sets outbound ipv4 address to bound to (an address or an "
-		  "interface name)", "IPv4|IF" },
-		{ "outbound-addr6", 0, 0, G_OPTION_ARG_STRING, &cfg->outbound_addr6,
+		  "interface name)",
+		  "IPv4|IF" },
+		{ "outbound-addr6", 0, 0, G_OPTION_ARG_STRING,
+		  &cfg->outbound_addr6,
 		  "sets outbound ipv6 address to bound to (an address or an "
-		  "interface name)", "IPv6|IF" },
+		  "interface name)",
+		  "IPv6|IF" },
 		{ "disable-dns", 0, 0, G_OPTION_ARG_NONE, &cfg->disable_dns,
 		  "disables 10.0.2.3 (or configured internal ip) to host dns "
-		  "redirect", NULL },
+		  "redirect",
+		  NULL },
 		{ "macaddress", 0, 0, G_OPTION_ARG_CALLBACK, opt_mac,
 		  "specify the MAC address of the TAP (only valid with -c)",
 		  "MAC" },
 		{ "target-type", 0, 0, G_OPTION_ARG_CALLBACK, opt_target_type,
 		  "specify the target type ([netns], default=netns)", "TYPE" },
+		{ "keep-source-ip", 0, 0, G_OPTION_ARG_NONE,
+		  &cfg->keep_source_ip,
+		  "forwards show guests the client's own address, unless a "
+		  "request says \"source_ip\": false",
+		  NULL },
+		{ "busy-poll", 0, 0, G_OPTION_ARG_CALLBACK, opt_busy_poll,
+		  "after forwarded traffic, poll this many microseconds before "
+		  "sleeping (lower latency, more CPU; default 0)",
+		  "USEC" },
 		{ "debug", 0, 0, G_OPTION_ARG_NONE, &cfg->debug,
 		  "log more (API requests, libslirp's guest errors)", NULL },
 		{ "help", 'h', 0, G_OPTION_ARG_NONE, &cfg->show_help,
@@ -214,8 +265,8 @@ static GOptionEntry *cli_entries(struct sn_config *cfg)
 static GOptionContext *cli_context(struct sn_config *cfg)
 {
 	GOptionContext *ctx = g_option_context_new("PID|PATH [TAPNAME]");
-	GOptionGroup *group = g_option_group_new("slirpnetd", "Options",
-						 "Options", cfg, NULL);
+	GOptionGroup *group =
+	    g_option_group_new("slirpnetd", "Options", "Options", cfg, NULL);
 	g_autofree GOptionEntry *entries = cli_entries(cfg);
 
 	g_option_group_add_entries(group, entries);
@@ -271,9 +322,12 @@ static bool check_target(struct sn_config *cfg, char **args, GError **err)
 	unsigned long pid;
 
 	if ((!have_path && n < 1) || n > max)
-		return cli_error(err, "expected %s; got %u argument%s (see "
-				 "--help)", have_path ? "[TAPNAME] after "
-				 "--netns-path" : "PID|PATH [TAPNAME]",
+		return cli_error(err,
+				 "expected %s; got %u argument%s (see "
+				 "--help)",
+				 have_path ? "[TAPNAME] after "
+					     "--netns-path"
+					   : "PID|PATH [TAPNAME]",
 				 n, n == 1 ? "" : "s");
 	if (have_path) {
 		cfg->netns_type = SN_NETNS_PATH;
@@ -286,9 +340,11 @@ static bool check_target(struct sn_config *cfg, char **args, GError **err)
 		return true;
 	}
 	if (!parse_uint(args[0], INT_MAX, &pid) || pid == 0)
-		return cli_error(err, "\"%s\" is not a PID; to join a network "
+		return cli_error(err,
+				 "\"%s\" is not a PID; to join a network "
 				 "namespace file pass --netns-type=path or "
-				 "--netns-path=%s", args[0], args[0]);
+				 "--netns-path=%s",
+				 args[0], args[0]);
 	cfg->target_pid = (pid_t)pid;
 	cfg->netns_path = g_strdup_printf("/proc/%lu/ns/net", pid);
 	return true;
@@ -298,27 +354,32 @@ static bool check_target(struct sn_config *cfg, char **args, GError **err)
 static bool check_combinations(struct sn_config *cfg, GError **err)
 {
 	if (!valid_ifname(cfg->tapname))
-		return cli_error(err, "\"%s\" is not a valid interface name "
+		return cli_error(err,
+				 "\"%s\" is not a valid interface name "
 				 "(1 to %d characters, no '/', ':' or spaces)",
 				 cfg->tapname, IFNAMSIZ - 1);
 	if (cfg->has_mac && !cfg->configure)
-		return cli_error(err, "--macaddress needs --configure (-c): "
+		return cli_error(err,
+				 "--macaddress needs --configure (-c): "
 				 "without it the interface is left as it is");
 	if (cfg->enable_ipv6 && cfg->mtu < SN_MTU_MIN_IPV6)
-		return cli_error(err, "--mtu=%u is too small for IPv6; use at "
-				 "least %d with --enable-ipv6", cfg->mtu,
-				 SN_MTU_MIN_IPV6);
-	if (cfg->api_socket &&
-	    strlen(cfg->api_socket) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-		return cli_error(err, "--api-socket=%s: the path is %zu bytes "
+		return cli_error(err,
+				 "--mtu=%u is too small for IPv6; use at "
+				 "least %d with --enable-ipv6",
+				 cfg->mtu, SN_MTU_MIN_IPV6);
+	if (cfg->api_socket && strlen(cfg->api_socket) >=
+				   sizeof(((struct sockaddr_un *)0)->sun_path))
+		return cli_error(err,
+				 "--api-socket=%s: the path is %zu bytes "
 				 "long; a Unix socket path holds at most %zu",
 				 cfg->api_socket, strlen(cfg->api_socket),
-				 sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+				 sizeof(((struct sockaddr_un *)0)->sun_path) -
+				     1);
 	if (cfg->api_socket && !*cfg->api_socket)
 		return cli_error(err, "--api-socket: the path is empty");
 	if (cfg->ready_fd >= 0 && cfg->ready_fd == cfg->exit_fd)
 		return cli_error(err, "--ready-fd and --exit-fd must be "
-				 "different descriptors");
+				      "different descriptors");
 	return true;
 }
 

@@ -16,7 +16,9 @@ struct sn_evloop {
 	gpointer tag;
 	struct sn_ev *deferred; /* handlers to call on the next turn */
 	struct sn_ev **deferred_tail;
-	GArray *released; /* struct released: to free after this batch */
+	GArray *released;    /* struct released: to free after this batch */
+	gint64 spin_us;	     /* poll without sleeping this long after events */
+	gint64 hot_until_us; /* monotonic; 0 when idle */
 };
 
 /* A released object and the function that frees it. */
@@ -30,7 +32,9 @@ static gboolean ev_prepare(GSource *src, gint *timeout)
 {
 	struct sn_evloop *l = (struct sn_evloop *)src;
 
-	*timeout = l->deferred ? 0 : -1;
+	/* Busy: poll again without sleeping, see sn_evloop_set_spin() */
+	*timeout =
+	    l->deferred || g_get_monotonic_time() < l->hot_until_us ? 0 : -1;
 	return l->deferred != NULL;
 }
 
@@ -89,6 +93,8 @@ static gboolean ev_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 	(void)data;
 	run_deferred(l);
 	n = epoll_wait(l->epfd, evs, SN_EV_BATCH, 0);
+	if (n > 0 && l->spin_us)
+		l->hot_until_us = g_get_monotonic_time() + l->spin_us;
 	for (int i = 0; i < n; i++) {
 		struct sn_ev *ev = evs[i].data.ptr;
 
@@ -114,10 +120,10 @@ static void ev_finalize(GSource *src)
 }
 
 static GSourceFuncs ev_funcs = {
-    .prepare = ev_prepare,
-    .check = ev_check,
-    .dispatch = ev_dispatch,
-    .finalize = ev_finalize,
+	.prepare = ev_prepare,
+	.check = ev_check,
+	.dispatch = ev_dispatch,
+	.finalize = ev_finalize,
 };
 
 /* sn_evloop_new() - an epoll set attached to the thread-default context */
@@ -128,7 +134,7 @@ struct sn_evloop *sn_evloop_new(GError **err)
 
 	if (epfd < 0) {
 		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
-		            "epoll_create1: %s", g_strerror(errno));
+			    "epoll_create1: %s", g_strerror(errno));
 		return NULL;
 	}
 	l = (struct sn_evloop *)g_source_new(&ev_funcs, sizeof(*l));
@@ -152,9 +158,9 @@ void sn_evloop_free(struct sn_evloop *l)
 }
 
 int sn_ev_add(struct sn_evloop *l, struct sn_ev *ev, sn_ev_fn fn, int fd,
-              uint32_t events)
+	      uint32_t events)
 {
-	struct epoll_event e = {.events = events, .data.ptr = ev};
+	struct epoll_event e = { .events = events, .data.ptr = ev };
 
 	ev->fn = fn;
 	ev->dead = false;
@@ -165,7 +171,7 @@ int sn_ev_add(struct sn_evloop *l, struct sn_ev *ev, sn_ev_fn fn, int fd,
 
 int sn_ev_mod(struct sn_evloop *l, struct sn_ev *ev, int fd, uint32_t events)
 {
-	struct epoll_event e = {.events = events, .data.ptr = ev};
+	struct epoll_event e = { .events = events, .data.ptr = ev };
 
 	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &e) < 0)
 		return -errno;
@@ -189,8 +195,13 @@ void sn_ev_defer(struct sn_evloop *l, struct sn_ev *ev)
 
 void sn_ev_release(struct sn_evloop *l, struct sn_ev *ev, sn_ev_free_fn fn)
 {
-	struct released r = {.ev = ev, .fn = fn};
+	struct released r = { .ev = ev, .fn = fn };
 
 	ev->dead = true;
 	g_array_append_val(l->released, r);
+}
+
+void sn_evloop_set_spin(struct sn_evloop *l, unsigned int us)
+{
+	l->spin_us = us;
 }

@@ -13,7 +13,7 @@
 #define SN_PIPE_POOL_MAX 16
 /* Pipe buffer asked for (F_SETPIPE_SZ); the kernel caps it at
  * /proc/sys/fs/pipe-max-size for unprivileged users (1 MiB by default). */
-#define SN_PIPE_SIZE      (512 * 1024)
+#define SN_PIPE_SIZE	  (512 * 1024)
 #define SN_LISTEN_BACKLOG 4096
 
 struct pipe_pair {
@@ -21,9 +21,9 @@ struct pipe_pair {
 };
 
 void sn_fwd_env_init(struct sn_fwd_env *env, struct sn_evloop *ev,
-                     struct sn_nshelper *nsh)
+		     struct sn_nshelper *nsh)
 {
-	*env = (struct sn_fwd_env){.ev = ev, .nsh = nsh};
+	*env = (struct sn_fwd_env){ .ev = ev, .nsh = nsh };
 	env->pipes = g_array_new(FALSE, FALSE, sizeof(struct pipe_pair));
 	env->pipe_size = SN_PIPE_SIZE;
 }
@@ -67,7 +67,7 @@ void sn_fwd_pipe_put(struct sn_fwd_env *env, int p[2])
 	if (p[0] < 0)
 		return;
 	if (env->pipes && env->pipes->len < SN_PIPE_POOL_MAX) {
-		struct pipe_pair q = {{p[0], p[1]}};
+		struct pipe_pair q = { { p[0], p[1] } };
 
 		g_array_append_val(env->pipes, q);
 	} else {
@@ -96,8 +96,8 @@ static int unprivileged_port_start(void)
 	g_autofree char *s = NULL;
 
 	if (!g_file_get_contents(
-	        "/proc/sys/net/ipv4/ip_unprivileged_port_start", &s, NULL,
-	        NULL))
+		"/proc/sys/net/ipv4/ip_unprivileged_port_start", &s, NULL,
+		NULL))
 		return -1;
 	return atoi(s);
 }
@@ -108,7 +108,7 @@ char *sn_fwd_port_error(const struct sn_fwd_spec *spec, int errnum)
 	int start = unprivileged_port_start();
 
 	bool denied = errnum == EACCES || errnum == EPERM ||
-	              (errnum == 0 && geteuid() != 0);
+		      (errnum == 0 && geteuid() != 0);
 
 	if (denied && start >= 0 && spec->host_port < start)
 		return g_strdup_printf(
@@ -119,19 +119,19 @@ char *sn_fwd_port_error(const struct sn_fwd_spec *spec, int errnum)
 		    where, spec->host_port, start, start, spec->host_port);
 	if (errnum == EADDRINUSE)
 		return g_strdup_printf("cannot listen on %s: the address is "
-		                       "already in use by another program",
-		                       where);
+				       "already in use by another program",
+				       where);
 	if (errnum == EADDRNOTAVAIL)
 		return g_strdup_printf("cannot listen on %s: no interface of "
-		                       "this host has that address",
-		                       where);
+				       "this host has that address",
+				       where);
 	if (errnum == 0)
 		return g_strdup_printf("cannot listen on %s: the address is in "
-		                       "use or not available (libslirp does "
-		                       "not say which)",
-		                       where);
+				       "use or not available (libslirp does "
+				       "not say which)",
+				       where);
 	return g_strdup_printf("cannot listen on %s: %s", where,
-	                       g_strerror(errnum));
+			       g_strerror(errnum));
 }
 
 /* listen_fail() - set @err for the failed step, close @fd, keep errno */
@@ -149,7 +149,7 @@ static int listen_fail(const struct sn_fwd_spec *spec, int fd, GError **err)
 
 /* host_sockaddr() - the address @spec listens on, in @ss */
 static socklen_t host_sockaddr(const struct sn_fwd_spec *spec,
-                               struct sockaddr_storage *ss)
+			       struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));
 	if (spec->host_family == AF_INET6) {
@@ -201,7 +201,7 @@ bool sn_fwd_srcip_ready(struct sn_fwd_env *env, GError **err)
 }
 
 bool sn_fwd_peer_v4(const struct sockaddr_storage *peer,
-                    struct sockaddr_in *out)
+		    struct sockaddr_in *out)
 {
 	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)peer;
 
@@ -220,9 +220,9 @@ bool sn_fwd_peer_v4(const struct sockaddr_storage *peer,
 }
 
 int sn_fwd_ns_socket(struct sn_fwd_env *env, int type, bool source_ip,
-                     const struct sockaddr_storage *peer, GError **err)
+		     const struct sockaddr_storage *peer, GError **err)
 {
-	struct sn_nsh_sock s = {.type = type};
+	struct sn_nsh_sock s = { .type = type };
 
 	/* An IPv6 client cannot be shown to an IPv4 guest: no source then. */
 	if (source_ip && sn_fwd_peer_v4(peer, &s.bind))

@@ -32,7 +32,7 @@ static bool host_same(const struct sn_fwd_spec *a, const struct sn_fwd_spec *b)
 /* specs_overlap() - would @a and @b listen on the same host socket?
  * IPv6 sockets are IPV6_V6ONLY: "::" and "0.0.0.0" do not overlap. */
 static bool specs_overlap(const struct sn_fwd_spec *a,
-                          const struct sn_fwd_spec *b)
+			  const struct sn_fwd_spec *b)
 {
 	if (a->proto != b->proto || a->host_port != b->host_port ||
 	    a->host_family != b->host_family)
@@ -42,7 +42,7 @@ static bool specs_overlap(const struct sn_fwd_spec *a,
 
 /* find_overlap() - the forward whose host socket @spec would clash with */
 static const struct sn_fwd *find_overlap(const struct sn_fwd_table *t,
-                                         const struct sn_fwd_spec *spec)
+					 const struct sn_fwd_spec *spec)
 {
 	for (guint i = 0; i < t->fwds->len; i++) {
 		const struct sn_fwd *f = g_ptr_array_index(t->fwds, i);
@@ -74,7 +74,7 @@ static void slirp_remove(Slirp *slirp, const struct sn_fwd *f)
 	if (!slirp)
 		return;
 	if (slirp_remove_hostfwd(slirp, s->proto == SN_FWD_UDP, s->host_addr,
-	                         s->host_port) >= 0)
+				 s->host_port) >= 0)
 		return;
 	where = sn_fwd_spec_host(s);
 	g_warning("forward %d: libslirp had no listener on %s", f->id, where);
@@ -91,7 +91,7 @@ static void fwd_stop(struct sn_fwd_table *t, struct sn_fwd *f)
 }
 
 void sn_fwd_table_init(struct sn_fwd_table *t, Slirp *slirp,
-                       struct sn_fwd_env *env)
+		       struct sn_fwd_env *env)
 {
 	t->slirp = slirp;
 	t->env = env;
@@ -120,13 +120,13 @@ static bool check_room(const struct sn_fwd_table *t, GError **err)
 	if (t->fwds->len < SN_FWD_MAX && t->next_id < INT_MAX)
 		return true;
 	g_set_error(err, SN_FWD_ERROR, SN_FWD_ERROR_LIMIT,
-	            "too many forwards (the limit is %d)", SN_FWD_MAX);
+		    "too many forwards (the limit is %d)", SN_FWD_MAX);
 	return false;
 }
 
 /* check_overlap() - refuse @spec if an existing forward has its socket */
 static bool check_overlap(const struct sn_fwd_table *t,
-                          const struct sn_fwd_spec *spec, GError **err)
+			  const struct sn_fwd_spec *spec, GError **err)
 {
 	const struct sn_fwd *f = find_overlap(t, spec);
 	g_autofree char *want = NULL, *have = NULL;
@@ -136,14 +136,14 @@ static bool check_overlap(const struct sn_fwd_table *t,
 	want = sn_fwd_spec_host(spec);
 	have = sn_fwd_spec_host(&f->spec);
 	g_set_error(err, SN_FWD_ERROR, SN_FWD_ERROR_BACKEND,
-	            "cannot listen on %s: forward %d already uses %s", want,
-	            f->id, have);
+		    "cannot listen on %s: forward %d already uses %s", want,
+		    f->id, have);
 	return false;
 }
 
 /* check_mode() - refuse what @spec's mode cannot do */
 static bool check_mode(const struct sn_fwd_table *t,
-                       const struct sn_fwd_spec *spec, GError **err)
+		       const struct sn_fwd_spec *spec, GError **err)
 {
 	const char *why = NULL;
 
@@ -152,11 +152,11 @@ static bool check_mode(const struct sn_fwd_table *t,
 	else if (spec->mode == SN_FWD_MODE_SPLICE && !t->env)
 		why = "mode splice is not available in this daemon";
 	else if (spec->mode == SN_FWD_MODE_SLIRP &&
-	         (spec->proxy_protocol || spec->source_ip))
+		 (spec->proxy_protocol || spec->source_ip))
 		why = "mode slirp cannot keep the client's address "
 		      "(proxy_protocol, source_ip): use mode splice";
 	else if (spec->mode == SN_FWD_MODE_SLIRP &&
-	         spec->host_family != AF_INET)
+		 spec->host_family != AF_INET)
 		why = "mode slirp listens on IPv4 host addresses only";
 	if (!why)
 		return true;
@@ -166,13 +166,13 @@ static bool check_mode(const struct sn_fwd_table *t,
 
 /* slirp_add() - ask libslirp to listen for @spec */
 static bool slirp_add(Slirp *slirp, const struct sn_fwd_spec *spec,
-                      GError **err)
+		      GError **err)
 {
 	g_autofree char *msg = NULL;
 
 	if (slirp_add_hostfwd(slirp, spec->proto == SN_FWD_UDP, spec->host_addr,
-	                      spec->host_port, spec->guest_addr,
-	                      spec->guest_port) >= 0)
+			      spec->host_port, spec->guest_addr,
+			      spec->guest_port) >= 0)
 		return true;
 	/* libslirp keeps bind()'s errno from us: 0 asks for a guess */
 	msg = sn_fwd_port_error(spec, 0);
@@ -193,7 +193,7 @@ static bool fast_add(struct sn_fwd_table *t, struct sn_fwd *f, GError **err)
 }
 
 bool sn_fwd_add(struct sn_fwd_table *t, const struct sn_fwd_spec *spec, int *id,
-                GError **err)
+		GError **err)
 {
 	struct sn_fwd *f = g_new0(struct sn_fwd, 1);
 	bool ok;
@@ -225,7 +225,7 @@ bool sn_fwd_remove(struct sn_fwd_table *t, int id, GError **err)
 
 	if (i < 0) {
 		g_set_error(err, SN_FWD_ERROR, SN_FWD_ERROR_NOT_FOUND,
-		            "no forward with id %d", id);
+			    "no forward with id %d", id);
 		return false;
 	}
 	fwd_stop(t, g_ptr_array_index(t->fwds, i));

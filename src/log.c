@@ -1,5 +1,6 @@
 /* log.c - logging to stderr through glib's structured log writer.
- * Messages are plain lines ("WARNING: ..." for warnings), debug with --debug. */
+ * Messages are plain lines ("WARNING: ..." for warnings), debug with --debug.
+ */
 #include <stdio.h>
 #include <string.h>
 

@@ -61,8 +61,8 @@ static gboolean on_exit_fd(int fd, GIOCondition cond, gpointer data)
 static gboolean on_target_exit(int fd, GIOCondition cond, gpointer data)
 {
 	struct sn_daemon *d = data;
-	g_autofree char *why = g_strdup_printf("target process %d exited",
-					       (int)d->cfg.target_pid);
+	g_autofree char *why =
+	    g_strdup_printf("target process %d exited", (int)d->cfg.target_pid);
 
 	(void)fd;
 	(void)cond;
@@ -84,7 +84,8 @@ static bool check_fd_open(int fd, const char *flag, GError **err)
 		return true;
 	g_set_error(err, SN_CLI_ERROR, 0,
 		    "%s=%d: the descriptor is not open (%s); the program that "
-		    "starts slirpnetd must pass it", flag, fd, g_strerror(errno));
+		    "starts slirpnetd must pass it",
+		    flag, fd, g_strerror(errno));
 	return false;
 }
 
@@ -95,8 +96,10 @@ static bool watch_target(struct sn_daemon *d, GError **err)
 		return true;
 	d->pidfd = (int)syscall(SYS_pidfd_open, d->cfg.target_pid, 0);
 	if (d->pidfd < 0 && errno == ESRCH) {
-		g_set_error(err, SN_CLI_ERROR, 0, "target process %d exited "
-			    "during start-up", (int)d->cfg.target_pid);
+		g_set_error(err, SN_CLI_ERROR, 0,
+			    "target process %d exited "
+			    "during start-up",
+			    (int)d->cfg.target_pid);
 		return false;
 	}
 	if (d->pidfd < 0) {
@@ -123,9 +126,9 @@ static void watch_signals(struct sn_daemon *d)
 static bool install_watches(struct sn_daemon *d, GError **err)
 {
 	if (d->cfg.exit_fd >= 0)
-		d->exit_watch = g_unix_fd_add(d->cfg.exit_fd,
-					      G_IO_IN | G_IO_HUP | G_IO_ERR,
-					      on_exit_fd, d);
+		d->exit_watch =
+		    g_unix_fd_add(d->cfg.exit_fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
+				  on_exit_fd, d);
 	return watch_target(d, err);
 }
 
@@ -171,8 +174,10 @@ static bool start_forwarding(struct sn_daemon *d, GError **err)
 	d->ev = sn_evloop_new(err);
 	if (!d->ev)
 		return false;
+	sn_evloop_set_spin(d->ev, cfg->busy_poll_us);
 	sn_fwd_env_init(&d->env, d->ev, d->nsh);
 	sn_fwd_table_init(&d->fwds, sn_stack_slirp(d->stack), &d->env);
+	d->fwds.default_source_ip = cfg->keep_source_ip;
 	if (!cfg->api_socket)
 		return true;
 	ctx = (struct sn_api_ctx){ .fwds = &d->fwds,
@@ -199,8 +204,8 @@ static bool daemon_start(struct sn_daemon *d, GError **err)
 	d->nsh = sn_nshelper_start(cfg, &tapfd, err);
 	if (!d->nsh)
 		return false;
-	g_debug("received tapfd=%d for %s from helper %d", tapfd,
-		cfg->tapname, (int)sn_nshelper_pid(d->nsh));
+	g_debug("received tapfd=%d for %s from helper %d", tapfd, cfg->tapname,
+		(int)sn_nshelper_pid(d->nsh));
 	d->stack = sn_stack_new(cfg, tapfd, on_stack_fatal, d, err);
 	if (!d->stack || !start_forwarding(d, err))
 		return false;
@@ -245,8 +250,10 @@ static void parse_or_exit(struct sn_daemon *d, int argc, char **argv)
 	g_autofree char *help = NULL;
 
 	if (!sn_cli_parse(argc, argv, &d->cfg, &err)) {
-		fprintf(stderr, "slirpnetd: %s\nTry \"slirpnetd --help\" for "
-			"the list of options.\n", err->message);
+		fprintf(stderr,
+			"slirpnetd: %s\nTry \"slirpnetd --help\" for "
+			"the list of options.\n",
+			err->message);
 		exit(EXIT_FAILURE);
 	}
 	if (d->cfg.show_help) {
@@ -262,7 +269,8 @@ static void parse_or_exit(struct sn_daemon *d, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct sn_daemon d = { .pidfd = -1, .start_us = g_get_monotonic_time() };
+	struct sn_daemon d = { .pidfd = -1,
+			       .start_us = g_get_monotonic_time() };
 	g_autoptr(GError) err = NULL;
 
 	parse_or_exit(&d, argc, argv);

@@ -29,7 +29,7 @@ struct sn_nl {
 	struct mnl_socket *sock;
 	unsigned int portid;
 	uint32_t seq;
-	char extack[256];	/* kernel's explanation of the last error */
+	char extack[256]; /* kernel's explanation of the last error */
 	alignas(NLMSG_ALIGNTO) char buf[SN_NL_BUFSIZE];
 };
 
@@ -90,8 +90,8 @@ struct nlmsghdr *sn_nl_addr4_add(void *buf, uint32_t seq, int ifindex,
 	struct ifaddrmsg *ifa;
 
 	nlh->nlmsg_type = RTM_NEWADDR;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE |
-			   NLM_F_EXCL;
+	nlh->nlmsg_flags =
+	    NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
 	nlh->nlmsg_seq = seq;
 
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
@@ -126,8 +126,8 @@ struct nlmsghdr *sn_nl_route4_default(void *buf, uint32_t seq, int ifindex,
 
 	nlh->nlmsg_type = RTM_NEWROUTE;
 	/* REPLACE: a re-run finds its own default route there already */
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE |
-			   NLM_F_REPLACE;
+	nlh->nlmsg_flags =
+	    NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
 	nlh->nlmsg_seq = seq;
 
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
@@ -193,15 +193,15 @@ struct nlmsghdr *sn_nl_rule4(void *buf, uint32_t seq, bool add,
 /**
  * sn_nl_route4_local_all() - build "local 0.0.0.0/0 dev @lo table @table"
  */
-struct nlmsghdr *sn_nl_route4_local_all(void *buf, uint32_t seq,
-					uint32_t table, int lo)
+struct nlmsghdr *sn_nl_route4_local_all(void *buf, uint32_t seq, uint32_t table,
+					int lo)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct rtmsg *rtm;
 
 	nlh->nlmsg_type = RTM_NEWROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE |
-			   NLM_F_REPLACE;
+	nlh->nlmsg_flags =
+	    NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
 	nlh->nlmsg_seq = seq;
 
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
@@ -233,8 +233,8 @@ static int sn_nl_extack_attr_cb(const struct nlattr *attr, void *data)
 /**
  * sn_nl_extack() - parse extended ACK attributes of an NLMSG_ERROR
  */
-static void sn_nl_extack(const struct nlmsghdr *nlh,
-			 const struct nlmsgerr *e, struct sn_nl *nl)
+static void sn_nl_extack(const struct nlmsghdr *nlh, const struct nlmsgerr *e,
+			 struct sn_nl *nl)
 {
 	size_t off = sizeof(*e);
 
@@ -333,8 +333,8 @@ static int sn_nl_ack(struct sn_nl *nl, uint32_t seq)
 		if (n < 0)
 			return -errno;
 
-		ret = mnl_cb_run2(nl->buf, n, seq, nl->portid, NULL, nl,
-				  ctl, G_N_ELEMENTS(ctl));
+		ret = mnl_cb_run2(nl->buf, n, seq, nl->portid, NULL, nl, ctl,
+				  G_N_ELEMENTS(ctl));
 		if (ret < 0)
 			return -errno;
 		if (ret == MNL_CB_STOP)
@@ -367,9 +367,8 @@ static int sn_nl_do(struct sn_nl *nl, const struct nlmsghdr *nlh)
  * @errnum:	positive error code, also the GError code and errno
  * @fmt:	describes the step that failed
  */
-static void G_GNUC_PRINTF(4, 5) sn_nl_fail(GError **err,
-					   const struct sn_nl *nl, int errnum,
-					   const char *fmt, ...)
+static void G_GNUC_PRINTF(4, 5) sn_nl_fail(GError **err, const struct sn_nl *nl,
+					   int errnum, const char *fmt, ...)
 {
 	g_autofree char *step = NULL;
 	va_list ap;
@@ -454,8 +453,8 @@ static bool sn_nl_link_params(struct sn_nl *nl, int ifindex,
 	if (m)
 		snprintf(mac, sizeof(mac),
 			 "%sMAC address %02x:%02x:%02x:%02x:%02x:%02x",
-			 conf->mtu ? " and " : "",
-			 m[0], m[1], m[2], m[3], m[4], m[5]);
+			 conf->mtu ? " and " : "", m[0], m[1], m[2], m[3], m[4],
+			 m[5]);
 
 	sn_nl_fail(err, nl, -ret, "cannot set %s%s on %s", mtu, mac,
 		   conf->ifname);
@@ -500,8 +499,8 @@ static bool sn_nl_route(struct sn_nl *nl, int ifindex,
 		return true;
 
 	inet_ntop(AF_INET, &conf->gateway, gw, sizeof(gw));
-	sn_nl_fail(err, nl, -ret, "cannot add default route via %s on %s",
-		   gw, conf->ifname);
+	sn_nl_fail(err, nl, -ret, "cannot add default route via %s on %s", gw,
+		   conf->ifname);
 	return false;
 }
 
@@ -550,7 +549,7 @@ bool sn_netlink_configure(const struct sn_ifconf *conf, GError **err)
  * sn_nl_run() - open a socket, send the one request @build makes, close
  */
 static bool sn_nl_run(struct nlmsghdr *(*build)(struct sn_nl *nl,
-						 const void *arg),
+						const void *arg),
 		      const void *arg, const char *what, GError **err)
 {
 	struct sn_nl nl = { 0 };
@@ -609,7 +608,8 @@ bool sn_netlink_rule(bool add, const struct sn_nl_rule *r, GError **err)
  */
 bool sn_netlink_local_table(uint32_t fwmark, uint32_t table, GError **err)
 {
-	struct sn_nl_rule r = { .priority = 100, .table = table,
+	struct sn_nl_rule r = { .priority = 100,
+				.table = table,
 				.fwmark = fwmark };
 	struct local_req lr = { .table = table };
 

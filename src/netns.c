@@ -22,8 +22,7 @@ struct tap_reply {
 /* ns_open() - open a namespace file, explaining a missing /proc/PID
  * @pid: the PID @path was derived from, or 0 if the user named @path
  */
-static int ns_open(pid_t pid, const char *path, const char *what,
-		   GError **err)
+static int ns_open(pid_t pid, const char *path, const char *what, GError **err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	int e = errno;
@@ -32,8 +31,8 @@ static int ns_open(pid_t pid, const char *path, const char *what,
 		return fd;
 	if (e == ENOENT && pid > 0)
 		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e),
-			    "no process with PID %d (cannot open %s)",
-			    (int)pid, path);
+			    "no process with PID %d (cannot open %s)", (int)pid,
+			    path);
 	else
 		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e),
 			    "cannot open %s namespace %s: %s", what, path,

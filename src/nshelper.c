@@ -55,10 +55,10 @@ struct sn_nshelper {
 /* send_rep() - send an answer, with @fd attached if >= 0 */
 static void send_rep(int sock, int fd, const GError *error)
 {
-	struct nsh_rep r = {0};
-	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
-	struct iovec iov = {.iov_base = &r, .iov_len = sizeof(r)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct nsh_rep r = { 0 };
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = &r, .iov_len = sizeof(r) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *cmsg;
 
 	if (error) {
@@ -82,12 +82,12 @@ static void send_rep(int sock, int fd, const GError *error)
 static int make_tap(const struct sn_config *cfg, GError **err)
 {
 	struct sn_ifconf conf = {
-	    .ifname = cfg->tapname,
-	    .mtu = cfg->mtu,
-	    .mac = cfg->has_mac ? cfg->mac : NULL,
-	    .addr = cfg->addrs.guest,
-	    .prefix = cfg->addrs.prefix,
-	    .gateway = cfg->addrs.gateway,
+		.ifname = cfg->tapname,
+		.mtu = cfg->mtu,
+		.mac = cfg->has_mac ? cfg->mac : NULL,
+		.addr = cfg->addrs.guest,
+		.prefix = cfg->addrs.prefix,
+		.gateway = cfg->addrs.gateway,
 	};
 	int fd;
 
@@ -109,7 +109,7 @@ static int sock_fail(int fd, const char *what, GError **err)
 	int e = errno;
 
 	g_set_error(err, G_FILE_ERROR, e, "%s inside the namespace: %s", what,
-	            g_strerror(e));
+		    g_strerror(e));
 	if (fd >= 0)
 		close(fd);
 	errno = e;
@@ -169,7 +169,7 @@ static void serve(int sock, const struct nsh_req *req)
 		break;
 	default:
 		g_set_error(&error, G_FILE_ERROR, EINVAL, "unknown request %u",
-		            req->op);
+			    req->op);
 	}
 	send_rep(sock, fd, error);
 	if (fd >= 0)
@@ -216,28 +216,28 @@ static void helper_gone(struct sn_nshelper *h, GError **err)
 
 	if (h->pid > 0 && waitpid(h->pid, &status, WNOHANG) == h->pid) {
 		how = WIFSIGNALED(status)
-		          ? g_strdup_printf("killed by signal %d",
-		                            WTERMSIG(status))
-		          : g_strdup_printf("exit status %d",
-		                            WEXITSTATUS(status));
+			  ? g_strdup_printf("killed by signal %d",
+					    WTERMSIG(status))
+			  : g_strdup_printf("exit status %d",
+					    WEXITSTATUS(status));
 		h->pid = -1;
 	}
 	g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-	            "the namespace helper is gone (%s)",
-	            how ? how : "its channel closed");
+		    "the namespace helper is gone (%s)",
+		    how ? how : "its channel closed");
 	errno = EPIPE;
 }
 
 /* recv_rep() - read one answer; the fd attached (or -1) in *@fd */
 static bool recv_rep(struct sn_nshelper *h, int *fd, GError **err)
 {
-	struct nsh_rep r = {0};
+	struct nsh_rep r = { 0 };
 	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = {.iov_base = &r, .iov_len = sizeof(r)};
-	struct msghdr msg = {.msg_iov = &iov,
-	                     .msg_iovlen = 1,
-	                     .msg_control = cbuf,
-	                     .msg_controllen = sizeof(cbuf)};
+	struct iovec iov = { .iov_base = &r, .iov_len = sizeof(r) };
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = cbuf,
+			      .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *cmsg;
 	ssize_t n;
 
@@ -255,9 +255,9 @@ static bool recv_rep(struct sn_nshelper *h, int *fd, GError **err)
 	if (!r.error && (msg.msg_flags & MSG_CTRUNC)) {
 		/* The kernel had no fd number for us: EMFILE on our side. */
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_MFILE,
-		            "no file descriptor left for a socket from the "
-		            "namespace (too many open files; raise the limit "
-		            "with ulimit -n)");
+			    "no file descriptor left for a socket from the "
+			    "namespace (too many open files; raise the limit "
+			    "with ulimit -n)");
 		errno = EMFILE;
 		return false;
 	}
@@ -268,14 +268,14 @@ static bool recv_rep(struct sn_nshelper *h, int *fd, GError **err)
 	*fd = -1;
 	r.msg[sizeof(r.msg) - 1] = '\0';
 	g_set_error_literal(err, G_FILE_ERROR, g_file_error_from_errno(r.error),
-	                    r.msg);
+			    r.msg);
 	errno = r.error;
 	return false;
 }
 
 /* request() - send @req, wait for the answer */
 static bool request(struct sn_nshelper *h, const struct nsh_req *req, int *fd,
-                    GError **err)
+		    GError **err)
 {
 	ssize_t n;
 
@@ -290,9 +290,9 @@ static bool request(struct sn_nshelper *h, const struct nsh_req *req, int *fd,
 }
 
 int sn_nshelper_socket(struct sn_nshelper *h, const struct sn_nsh_sock *s,
-                       GError **err)
+		       GError **err)
 {
-	struct nsh_req req = {.op = NSH_SOCKET, .sock = *s};
+	struct nsh_req req = { .op = NSH_SOCKET, .sock = *s };
 	int fd;
 
 	if (!request(h, &req, &fd, err))
@@ -302,17 +302,17 @@ int sn_nshelper_socket(struct sn_nshelper *h, const struct sn_nsh_sock *s,
 
 bool sn_nshelper_srcip_setup(struct sn_nshelper *h, GError **err)
 {
-	struct nsh_req req = {.op = NSH_SRCIP_SETUP};
+	struct nsh_req req = { .op = NSH_SRCIP_SETUP };
 	int fd;
 
 	return request(h, &req, &fd, err);
 }
 
 bool sn_nshelper_rule(struct sn_nshelper *h, bool add,
-                      const struct sn_nl_rule *r, GError **err)
+		      const struct sn_nl_rule *r, GError **err)
 {
-	struct nsh_req req = {.op = add ? NSH_RULE_ADD : NSH_RULE_DEL,
-	                      .rule = *r};
+	struct nsh_req req = { .op = add ? NSH_RULE_ADD : NSH_RULE_DEL,
+			       .rule = *r };
 	int fd;
 
 	return request(h, &req, &fd, err);
@@ -324,14 +324,14 @@ pid_t sn_nshelper_pid(const struct sn_nshelper *h)
 }
 
 struct sn_nshelper *sn_nshelper_start(const struct sn_config *cfg, int *tapfd,
-                                      GError **err)
+				      GError **err)
 {
 	struct sn_nshelper *h;
 	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
-		            "socketpair: %s", g_strerror(errno));
+			    "socketpair: %s", g_strerror(errno));
 		return NULL;
 	}
 	h = g_new0(struct sn_nshelper, 1);
@@ -339,8 +339,8 @@ struct sn_nshelper *sn_nshelper_start(const struct sn_config *cfg, int *tapfd,
 	h->pid = fork();
 	if (h->pid < 0) {
 		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
-		            "cannot fork the namespace helper: %s",
-		            g_strerror(errno));
+			    "cannot fork the namespace helper: %s",
+			    g_strerror(errno));
 		close(sv[1]);
 		sn_nshelper_free(h);
 		return NULL;

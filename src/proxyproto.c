@@ -6,12 +6,12 @@
 
 #include "proxyproto.h"
 
-static const uint8_t sig[12] = {0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
-                                0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a};
+static const uint8_t sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
+				 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a };
 
 /* as_v6() - @ss's address and port as IPv6 (v4-mapped for IPv4) */
 static void as_v6(const struct sockaddr_storage *ss, uint8_t addr[16],
-                  uint16_t *port)
+		  uint16_t *port)
 {
 	const struct sockaddr_in *a4 = (const struct sockaddr_in *)ss;
 	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)ss;
@@ -28,8 +28,8 @@ static void as_v6(const struct sockaddr_storage *ss, uint8_t addr[16],
 }
 
 size_t sn_proxy_v2(uint8_t buf[SN_PROXY_V2_MAX],
-                   const struct sockaddr_storage *src,
-                   const struct sockaddr_storage *dst)
+		   const struct sockaddr_storage *src,
+		   const struct sockaddr_storage *dst)
 {
 	const struct sockaddr_in *s4 = (const struct sockaddr_in *)src;
 	const struct sockaddr_in *d4 = (const struct sockaddr_in *)dst;

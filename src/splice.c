@@ -41,7 +41,7 @@
  */
 
 #define SN_SPLICE_BUDGET 16
-#define SN_ACCEPT_BATCH  64
+#define SN_ACCEPT_BATCH	 64
 
 struct sn_splice_fwd {
 	struct sn_ev ev;
@@ -99,7 +99,7 @@ static void conn_free(struct sn_ev *ev)
 static void conn_close(struct conn *c, bool reset)
 {
 	struct sn_fwd_env *env = c->f->env;
-	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
 	if (c->closed)
 		return;
@@ -109,7 +109,7 @@ static void conn_close(struct conn *c, bool reset)
 			continue;
 		if (reset)
 			setsockopt(c->end[i].fd, SOL_SOCKET, SO_LINGER, &lg,
-			           sizeof(lg));
+				   sizeof(lg));
 		sn_ev_del(env->ev, c->end[i].fd);
 		close(c->end[i].fd);
 		c->end[i].ev.dead = true;
@@ -137,7 +137,7 @@ static ssize_t half_read(struct sn_fwd_env *env, struct half *h, int src)
 	if (h->pipe[0] < 0 && (rc = sn_fwd_pipe_get(env, h->pipe)) < 0)
 		return rc;
 	n = splice(src, NULL, h->pipe[1], NULL, env->pipe_size,
-	           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	return n < 0 ? -errno : n;
 }
 
@@ -145,7 +145,7 @@ static ssize_t half_read(struct sn_fwd_env *env, struct half *h, int src)
 static ssize_t half_write(struct half *h, int dst)
 {
 	ssize_t n = splice(h->pipe[0], NULL, dst, NULL, h->inpipe,
-	                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 
 	return n < 0 ? -errno : n;
 }
@@ -279,8 +279,8 @@ static void connected(struct conn *c)
 
 		if (sn_ratelimit_ok(&c->f->env->rl_conn, NULL))
 			g_message("forward %s: connecting to the guest's "
-			          "port %u failed: %s",
-			          where, c->f->spec.guest_port, g_strerror(e));
+				  "port %u failed: %s",
+				  where, c->f->spec.guest_port, g_strerror(e));
 		conn_close(c, true);
 		return;
 	}
@@ -309,16 +309,16 @@ static bool guest_connect(struct conn *c, GError **err)
 {
 	struct sn_splice_fwd *f = c->f;
 	int fd = sn_fwd_ns_socket(f->env, SOCK_STREAM, f->spec.source_ip,
-	                          &c->peer, err);
+				  &c->peer, err);
 
 	if (fd < 0)
 		return false;
 	c->end[1].fd = fd;
 	if (connect(fd, (struct sockaddr *)&f->guest,
-	            sizeof(struct sockaddr_in)) < 0 &&
+		    sizeof(struct sockaddr_in)) < 0 &&
 	    errno != EINPROGRESS) {
 		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
-		            "connect: %s", g_strerror(errno));
+			    "connect: %s", g_strerror(errno));
 		return false;
 	}
 	return true;
@@ -344,7 +344,7 @@ static int conn_watch(struct conn *c)
 
 /* conn_new() - relay the accepted @fd from @peer; closes @fd on failure */
 static void conn_new(struct sn_splice_fwd *f, int fd,
-                     const struct sockaddr_storage *peer)
+		     const struct sockaddr_storage *peer)
 {
 	g_autoptr(GError) err = NULL;
 	struct conn *c = g_new0(struct conn, 1);
@@ -369,7 +369,7 @@ static void conn_new(struct sn_splice_fwd *f, int fd,
 
 		if (sn_ratelimit_ok(&f->env->rl_conn, NULL))
 			g_warning("forward %s: no socket to the guest: %s",
-			          where, err->message);
+				  where, err->message);
 		conn_close(c, true);
 		return;
 	}
@@ -377,7 +377,7 @@ static void conn_new(struct sn_splice_fwd *f, int fd,
 	if (rc < 0) {
 		if (sn_ratelimit_ok(&f->env->rl_conn, NULL))
 			g_warning("cannot watch a forwarded connection: %s",
-			          g_strerror(-rc));
+				  g_strerror(-rc));
 		conn_close(c, true);
 	}
 }
@@ -405,9 +405,9 @@ static void accept_failed(struct sn_splice_fwd *f, int e)
 	f->stats.errors++;
 	if (sn_ratelimit_ok(&f->env->rl_accept, &held))
 		g_warning("forward %s: cannot accept connections: %s; "
-		          "pausing it for %d ms (%u similar messages "
-		          "suppressed)",
-		          where, g_strerror(e), SN_FWD_BACKOFF_MS, held);
+			  "pausing it for %d ms (%u similar messages "
+			  "suppressed)",
+			  where, g_strerror(e), SN_FWD_BACKOFF_MS, held);
 	if (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM)
 		return;
 	sn_ev_del(f->env->ev, f->fd);
@@ -423,7 +423,7 @@ static void listener_event(struct sn_ev *ev, uint32_t events)
 		struct sockaddr_storage peer;
 		socklen_t len = sizeof(peer);
 		int fd = accept4(f->fd, (struct sockaddr *)&peer, &len,
-		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd >= 0) {
 			conn_new(f, fd, &peer);
@@ -451,8 +451,8 @@ static void fwd_unref(struct sn_splice_fwd *f)
 }
 
 struct sn_splice_fwd *sn_splice_new(struct sn_fwd_env *env,
-                                    const struct sn_fwd_spec *spec,
-                                    GError **err)
+				    const struct sn_fwd_spec *spec,
+				    GError **err)
 {
 	struct sn_splice_fwd *f;
 	struct sockaddr_in *g;
@@ -473,8 +473,8 @@ struct sn_splice_fwd *sn_splice_new(struct sn_fwd_env *env,
 	rc = sn_ev_add(env->ev, &f->ev, listener_event, fd, EPOLLIN);
 	if (rc < 0) {
 		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(-rc),
-		            "cannot watch the listening socket: %s",
-		            g_strerror(-rc));
+			    "cannot watch the listening socket: %s",
+			    g_strerror(-rc));
 		close(fd);
 		g_free(f);
 		return NULL;

@@ -151,8 +151,7 @@ static void *cb_timer_new(SlirpTimerCb cb, void *cb_opaque, void *opaque)
 	return timer_add(opaque, cb, 0, cb_opaque);
 }
 
-static void *cb_timer_new_opaque(SlirpTimerId id, void *cb_opaque,
-				 void *opaque)
+static void *cb_timer_new_opaque(SlirpTimerId id, void *cb_opaque, void *opaque)
 {
 	return timer_add(opaque, NULL, id, cb_opaque);
 }
@@ -353,8 +352,9 @@ static void tap_input(struct sn_stack *s)
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
-		why = g_strdup_printf("reading the tap device failed: %s",
-				      n < 0 ? g_strerror(errno) : "end of file");
+		why =
+		    g_strdup_printf("reading the tap device failed: %s",
+				    n < 0 ? g_strerror(errno) : "end of file");
 		stack_fail(s, why);
 		return;
 	}
@@ -375,7 +375,8 @@ static gboolean src_prepare(GSource *source, gint *timeout)
 	timer_ms = next_timer_ms(s, g_get_monotonic_time() / 1000);
 	if (slirp_ms == UINT32_MAX && timer_ms < 0)
 		*timeout = -1;
-	else if (timer_ms < 0 || (slirp_ms != UINT32_MAX && slirp_ms < timer_ms))
+	else if (timer_ms < 0 ||
+		 (slirp_ms != UINT32_MAX && slirp_ms < timer_ms))
 		*timeout = (gint)MIN(slirp_ms, G_MAXINT);
 	else
 		*timeout = (gint)MIN(timer_ms, G_MAXINT);
@@ -423,7 +424,8 @@ static void print_banner(const struct sn_config *cfg)
 {
 	const struct sn_addrs *a = &cfg->addrs;
 	char net[INET_ADDRSTRLEN], mask[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
-	char dns[INET_ADDRSTRLEN], first[INET_ADDRSTRLEN], last[INET_ADDRSTRLEN];
+	char dns[INET_ADDRSTRLEN], first[INET_ADDRSTRLEN],
+	    last[INET_ADDRSTRLEN];
 	struct in_addr end = { .s_addr = htonl(ntohl(a->dhcp_start.s_addr) +
 					       SN_DHCP_LEASES - 1) };
 
@@ -443,7 +445,8 @@ static void print_banner(const struct sn_config *cfg)
 	if (!cfg->disable_host_loopback)
 		printf("WARNING: 127.0.0.1:* on the host is accessible as %s "
 		       "(set --disable-host-loopback to prohibit connecting to "
-		       "127.0.0.1:*)\n", gw);
+		       "127.0.0.1:*)\n",
+		       gw);
 	fflush(stdout);
 }
 
@@ -472,7 +475,8 @@ static bool slirp_config(struct sn_stack *s, const struct sn_config *cfg,
 		.disable_dns = cfg->disable_dns,
 	};
 	if (cfg->outbound_addr) {
-		if (!sn_outbound_addr(cfg->outbound_addr, AF_INET, &s->out4, err))
+		if (!sn_outbound_addr(cfg->outbound_addr, AF_INET, &s->out4,
+				      err))
 			return false;
 		sc->outbound_addr = (struct sockaddr_in *)&s->out4;
 	}
@@ -507,13 +511,13 @@ struct sn_stack *sn_stack_new(const struct sn_config *cfg, int tapfd,
 	if (!s->slirp) {
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
 			    "libslirp refused the configuration (MTU %u, "
-			    "--cidr with prefix /%u)", cfg->mtu,
-			    cfg->addrs.prefix);
+			    "--cidr with prefix /%u)",
+			    cfg->mtu, cfg->addrs.prefix);
 		sn_stack_free(s);
 		return NULL;
 	}
-	s->src = (struct stack_source *)g_source_new(&stack_source_funcs,
-						     sizeof(struct stack_source));
+	s->src = (struct stack_source *)g_source_new(
+	    &stack_source_funcs, sizeof(struct stack_source));
 	s->src->s = s;
 	g_source_set_name(&s->src->source, "slirp");
 	/* Otherwise glib removes and re-adds every poll of the source around

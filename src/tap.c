@@ -45,8 +45,8 @@ int sn_tap_open(const char *name, GError **err)
 		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e),
 			    "cannot create tap device %s: %s%s", name,
 			    g_strerror(e),
-			    e == EPERM ? " (CAP_NET_ADMIN is needed in the "
-					 "namespace's user namespace)"
+			    e == EPERM	 ? " (CAP_NET_ADMIN is needed in the "
+					   "namespace's user namespace)"
 			    : e == EBUSY ? " (a device of that name exists "
 					   "and is in use)"
 					 : "");

@@ -87,7 +87,7 @@ static gboolean peer_equal(gconstpointer a, gconstpointer b)
 static socklen_t peer_len(const struct sockaddr_storage *ss)
 {
 	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-	                                 : sizeof(struct sockaddr_in);
+					 : sizeof(struct sockaddr_in);
 }
 
 /* ---- the host socket's addresses ----
@@ -162,7 +162,7 @@ static ssize_t send_from(int fd, const void *buf, size_t len,
 	if (local->ss_family == AF_INET) {
 		struct in_pktinfo pi = {
 			.ipi_spec_dst =
-				((const struct sockaddr_in *)local)->sin_addr
+			    ((const struct sockaddr_in *)local)->sin_addr
 		};
 
 		c->cmsg_level = IPPROTO_IP;
@@ -172,7 +172,7 @@ static ssize_t send_from(int fd, const void *buf, size_t len,
 	} else {
 		struct in6_pktinfo pi = {
 			.ipi6_addr =
-				((const struct sockaddr_in6 *)local)->sin6_addr
+			    ((const struct sockaddr_in6 *)local)->sin6_addr
 		};
 
 		c->cmsg_level = IPPROTO_IPV6;
@@ -197,12 +197,12 @@ static bool flow_rule(const struct flow *fl, struct sn_nl_rule *r)
 	if ((ntohl(v4.sin_addr.s_addr) >> 24) == 127)
 		return false;
 	*r = (struct sn_nl_rule){
-	    .priority = SN_SRCIP_FLOW_PRIO,
-	    .table = SN_SRCIP_TABLE,
-	    .to = v4.sin_addr,
-	    .ipproto = IPPROTO_UDP,
-	    .sport = fl->f->spec.guest_port,
-	    .dport = ntohs(v4.sin_port),
+		.priority = SN_SRCIP_FLOW_PRIO,
+		.table = SN_SRCIP_TABLE,
+		.to = v4.sin_addr,
+		.ipproto = IPPROTO_UDP,
+		.sport = fl->f->spec.guest_port,
+		.dport = ntohs(v4.sin_port),
 	};
 	return true;
 }
@@ -260,7 +260,7 @@ static gboolean sweep(gpointer data);
 
 /* flow_open() - a flow for a new client; NULL (logged) on failure */
 static struct flow *flow_open(struct sn_udp_fwd *f,
-                              const struct sockaddr_storage *peer)
+			      const struct sockaddr_storage *peer)
 {
 	g_autoptr(GError) err = NULL;
 	struct flow *fl;
@@ -269,9 +269,9 @@ static struct flow *flow_open(struct sn_udp_fwd *f,
 
 	if (g_hash_table_size(f->flows) >= SN_UDP_FLOWS_MAX) {
 		g_set_error(&err, G_FILE_ERROR, G_FILE_ERROR_NOSPC,
-		            "%d clients already (the limit); dropping "
-		            "datagrams from new ones until flows expire",
-		            SN_UDP_FLOWS_MAX);
+			    "%d clients already (the limit); dropping "
+			    "datagrams from new ones until flows expire",
+			    SN_UDP_FLOWS_MAX);
 		goto fail;
 	}
 	fd =
@@ -304,7 +304,7 @@ fail:
 		g_autofree char *where = sn_fwd_spec_host(&f->spec);
 
 		g_warning("forward %s: no flow for a new client: %s", where,
-		          err->message);
+			  err->message);
 	}
 	return NULL;
 }
@@ -372,7 +372,7 @@ static void host_event(struct sn_ev *ev, uint32_t events)
 }
 
 struct sn_udp_fwd *sn_udpfwd_new(struct sn_fwd_env *env,
-                                 const struct sn_fwd_spec *spec, GError **err)
+				 const struct sn_fwd_spec *spec, GError **err)
 {
 	struct sn_udp_fwd *f;
 	int fd = sn_fwd_listen(spec, err), rc;
@@ -393,8 +393,8 @@ struct sn_udp_fwd *sn_udpfwd_new(struct sn_fwd_env *env,
 	rc = sn_ev_add(env->ev, &f->ev, host_event, fd, EPOLLIN);
 	if (rc < 0) {
 		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(-rc),
-		            "cannot watch the host socket: %s",
-		            g_strerror(-rc));
+			    "cannot watch the host socket: %s",
+			    g_strerror(-rc));
 		g_hash_table_unref(f->flows);
 		close(fd);
 		g_free(f);

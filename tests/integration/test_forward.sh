@@ -175,6 +175,27 @@ info=$(api '{"execute":"get_info"}')
 	[ "$(jq -r .return.forwards <<<"$info")" -ge 8 ] || fail "get_info: $info"
 ok "get_info: $info"
 
+# --- --keep-source-ip makes source_ip the default; --busy-poll spins only
+# while traffic flows
+FIRST_PID=$SN_PID FIRST_API=$SN_API
+sn_container
+SN_API="$SN_WORK/api2.sock"
+SN_LOG="$SN_WORK/slirpnetd2.log"
+sn_start -c --keep-source-ip --busy-poll=200 -a "$SN_API" "$CPID"
+bg nsx socat TCP-LISTEN:8085,fork,reuseaddr SYSTEM:'echo $SOCAT_PEERADDR $SOCAT_PEERPORT'
+listening 8085
+add '"proto":"tcp","host_port":28085,"guest_port":8085' >/dev/null
+got=$(timeout 10 socat - TCP:127.0.0.2:28085,bind=127.0.0.2:40004 </dev/null)
+[ "$got" = "127.0.0.2 40004" ] || fail "--keep-source-ip: the guest saw \"$got\""
+api '{"execute":"list_hostfwd"}' | jq -e '.entries[0].source_ip == true' >/dev/null || fail "--keep-source-ip: not listed"
+sleep 0.5
+t0=$(awk '{ print $14 + $15 }' /proc/"$SN_PID"/stat)
+sleep 2
+t1=$(awk '{ print $14 + $15 }' /proc/"$SN_PID"/stat)
+[ "$t1" = "$t0" ] || fail "--busy-poll: the idle daemon used $((t1 - t0)) ticks of CPU in 2 s"
+ok "--keep-source-ip: the guest saw $got; with --busy-poll=200 the idle daemon used no CPU"
+SN_PID=$FIRST_PID SN_API=$FIRST_API SN_LOG="$SN_WORK/slirpnetd.log"
+
 kill -0 "$SN_PID" || fail "the daemon died"
 grep -E 'CRITICAL|assert' "$SN_LOG" && fail "the daemon logged a critical message"
 sn_done

@@ -137,7 +137,7 @@ static void storm_io(struct sconn *c, int i, size_t bytes)
 
 	while (c->sent < bytes) {
 		size_t len = bytes - c->sent < sizeof(buf) ? bytes - c->sent
-							  : sizeof(buf);
+							   : sizeof(buf);
 
 		for (size_t k = 0; k < len; k++)
 			buf[k] = pattern(i, c->sent + k);

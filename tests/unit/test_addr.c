@@ -57,17 +57,25 @@ START_TEST(ipv6_plan)
 	ck_assert_uint_eq(a.prefix6_len, 64);
 	ck_assert_str_eq(inet_ntop(AF_INET6, &a.gateway6, b, sizeof(b)),
 			 "fd00::2");
-	ck_assert_str_eq(inet_ntop(AF_INET6, &a.dns6, b, sizeof(b)),
-			 "fd00::3");
+	ck_assert_str_eq(inet_ntop(AF_INET6, &a.dns6, b, sizeof(b)), "fd00::3");
 }
 END_TEST
 
 START_TEST(bad_cidrs)
 {
 	static const char *const bad[] = {
-		"",           "10.0.2.0",   "10.0.2.0/",   "10.0.2.0/33",
-		"10.0.2.0/26", "10.0.2.0/0", "10.0.2/24",  "foo/24",
-		"10.0.2.0/a", "10.0.2.0/24/1", "10.0.2.0/-1", "::1/64",
+		"",
+		"10.0.2.0",
+		"10.0.2.0/",
+		"10.0.2.0/33",
+		"10.0.2.0/26",
+		"10.0.2.0/0",
+		"10.0.2/24",
+		"foo/24",
+		"10.0.2.0/a",
+		"10.0.2.0/24/1",
+		"10.0.2.0/-1",
+		"::1/64",
 		"10.0.2.0/ 24",
 	};
 	struct sn_addrs a;
@@ -135,7 +143,8 @@ START_TEST(outbound_literal_and_interface)
 	ck_assert(sn_outbound_addr("::1", AF_INET6, &ss, NULL));
 	ck_assert_int_eq(ss.ss_family, AF_INET6);
 	ck_assert(!sn_outbound_addr("1.2.3.4.5", AF_INET, &ss, &err));
-	ck_assert_ptr_nonnull(strstr(err->message, "--outbound-addr=1.2.3.4.5"));
+	ck_assert_ptr_nonnull(
+	    strstr(err->message, "--outbound-addr=1.2.3.4.5"));
 	g_clear_error(&err);
 	ck_assert(!sn_outbound_addr("10.0.0.1", AF_INET6, &ss, &err));
 	ck_assert_ptr_nonnull(strstr(err->message, "--outbound-addr6"));

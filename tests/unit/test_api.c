@@ -127,8 +127,8 @@ static struct env *env_new(void)
 	ck_assert_ptr_nonnull(e->slirp);
 	sn_fwd_table_init(&e->fwds, e->slirp, NULL);
 	e->guest = ip("10.0.2.100");
-	e->api_ctx = (struct sn_api_ctx){ .fwds = &e->fwds,
-					  .default_guest = e->guest };
+	e->api_ctx =
+	    (struct sn_api_ctx){ .fwds = &e->fwds, .default_guest = e->guest };
 	e->ctx = g_main_context_new();
 	g_main_context_push_thread_default(e->ctx);
 	e->dir = g_dir_make_tmp("slirpnetd-test-api-XXXXXX", NULL);
@@ -195,9 +195,9 @@ static void expect_prefix(struct env *e, const char *req, const char *prefix)
 }
 
 /* expect_prefix_printf() - expect_prefix(), the request built from @fmt */
-static void G_GNUC_PRINTF(3, 4) expect_prefix_printf(struct env *e,
-						     const char *prefix,
-						     const char *fmt, ...)
+static void G_GNUC_PRINTF(3, 4)
+    expect_prefix_printf(struct env *e, const char *prefix, const char *fmt,
+			 ...)
 {
 	g_autofree char *req = NULL;
 	va_list ap;
@@ -210,7 +210,7 @@ static void G_GNUC_PRINTF(3, 4) expect_prefix_printf(struct env *e,
 
 /* expect_printf() - expect(), with the request built from @fmt */
 static void G_GNUC_PRINTF(3, 4)
-	expect_printf(struct env *e, const char *reply, const char *fmt, ...)
+    expect_printf(struct env *e, const char *reply, const char *fmt, ...)
 {
 	g_autofree char *req = NULL;
 	va_list ap;
@@ -240,28 +240,28 @@ static void expect_add(struct env *e, const char *proto, unsigned int port,
 	expect(e, req, want);
 }
 
-#define E_PARSE "{\"error\":{\"desc\":\"bad request: cannot parse JSON\"}}"
-#define E_OBJECT "{\"error\":{\"desc\":\"bad request: json_object() failed\"}}"
-#define E_NOEXEC "{\"error\":{\"desc\":\"bad request: no execute found\"}}"
+#define E_PARSE	  "{\"error\":{\"desc\":\"bad request: cannot parse JSON\"}}"
+#define E_OBJECT  "{\"error\":{\"desc\":\"bad request: json_object() failed\"}}"
+#define E_NOEXEC  "{\"error\":{\"desc\":\"bad request: no execute found\"}}"
 #define E_UNKNOWN "{\"error\":{\"desc\":\"bad request: unknown execute\"}}"
-#define E_LARGE "{\"error\":{\"desc\":\"bad request: too large message\"}}"
-#define E_ADD(what) \
+#define E_LARGE	  "{\"error\":{\"desc\":\"bad request: too large message\"}}"
+#define E_ADD(what)                                                            \
 	"{\"error\":{\"desc\":\"bad request: add_hostfwd: " what "\"}}"
 /* slirp4netns's words, then ours saying why */
-#define E_FAILED \
-	"{\"error\":{\"desc\":\"bad request: add_hostfwd: " \
+#define E_FAILED                                                               \
+	"{\"error\":{\"desc\":\"bad request: add_hostfwd: "                    \
 	"slirp_add_hostfwd failed: cannot listen on "
-#define E_PROTO E_ADD("bad arguments.proto")
-#define E_HOST_ADDR E_ADD("bad arguments.host_addr")
-#define E_HOST_PORT E_ADD("bad arguments.host_port")
+#define E_PROTO	     E_ADD("bad arguments.proto")
+#define E_HOST_ADDR  E_ADD("bad arguments.host_addr")
+#define E_HOST_PORT  E_ADD("bad arguments.host_port")
 #define E_GUEST_ADDR E_ADD("bad arguments.guest_addr")
 #define E_GUEST_PORT E_ADD("bad arguments.guest_port")
-#define E_ID \
-	"{\"error\":{\"desc\":\"bad request: remove_hostfwd: bad " \
+#define E_ID                                                                   \
+	"{\"error\":{\"desc\":\"bad request: remove_hostfwd: bad "             \
 	"arguments.id\"}}"
 #define R_EMPTY "{\"return\":{}}"
-#define LIST "{\"execute\":\"list_hostfwd\"}"
-#define REMOVE(id) \
+#define LIST	"{\"execute\":\"list_hostfwd\"}"
+#define REMOVE(id)                                                             \
 	"{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":" id "}}"
 
 START_TEST(add_list_remove)
@@ -276,12 +276,12 @@ START_TEST(add_list_remove)
 	expect_add(e, "tcp", tport, 1);
 	expect_add(e, "udp", uport, 2);
 	want = g_strdup_printf(
-		"{\"entries\":[{\"id\":1,\"proto\":\"tcp\",\"host_addr\":"
-		"\"127.0.0.1\",\"host_port\":%u,\"guest_addr\":\"10.0.2.100\","
-		"\"guest_port\":80},{\"id\":2,\"proto\":\"udp\",\"host_addr\":"
-		"\"127.0.0.1\",\"host_port\":%u,\"guest_addr\":\"10.0.2.100\","
-		"\"guest_port\":80}]}",
-		tport, uport);
+	    "{\"entries\":[{\"id\":1,\"proto\":\"tcp\",\"host_addr\":"
+	    "\"127.0.0.1\",\"host_port\":%u,\"guest_addr\":\"10.0.2.100\","
+	    "\"guest_port\":80},{\"id\":2,\"proto\":\"udp\",\"host_addr\":"
+	    "\"127.0.0.1\",\"host_port\":%u,\"guest_addr\":\"10.0.2.100\","
+	    "\"guest_port\":80}]}",
+	    tport, uport);
 	list = request(e, LIST);
 	ck_assert_str_eq(list, want);
 	expect(e, REMOVE("1"), R_EMPTY);
@@ -304,15 +304,17 @@ START_TEST(add_defaults_and_guest_addr)
 
 	/* host_addr "" means 0.0.0.0: refused as overlapping, never bound */
 	expect_add(e, "tcp", port, 1);
-	expect_prefix_printf(e, E_FAILED,
-		      "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
-		      "\"tcp\",\"host_addr\":\"\",\"host_port\":%u,"
-		      "\"guest_port\":80}}",
-		      port);
-	expect_prefix_printf(e, E_FAILED,
-		      "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
-		      "\"tcp\",\"host_port\":%u,\"guest_port\":80}}",
-		      port);
+	expect_prefix_printf(
+	    e, E_FAILED,
+	    "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
+	    "\"tcp\",\"host_addr\":\"\",\"host_port\":%u,"
+	    "\"guest_port\":80}}",
+	    port);
+	expect_prefix_printf(
+	    e, E_FAILED,
+	    "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
+	    "\"tcp\",\"host_port\":%u,\"guest_port\":80}}",
+	    port);
 	expect(e, REMOVE("1"), R_EMPTY);
 	expect_printf(e, "{\"return\":{\"id\":2}}",
 		      "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
@@ -320,10 +322,10 @@ START_TEST(add_defaults_and_guest_addr)
 		      "\"guest_addr\":\"10.0.2.15\",\"guest_port\":8080}}",
 		      port);
 	want = g_strdup_printf(
-		"{\"entries\":[{\"id\":2,\"proto\":\"tcp\",\"host_addr\":"
-		"\"127.0.0.1\",\"host_port\":%u,\"guest_addr\":\"10.0.2.15\","
-		"\"guest_port\":8080}]}",
-		port);
+	    "{\"entries\":[{\"id\":2,\"proto\":\"tcp\",\"host_addr\":"
+	    "\"127.0.0.1\",\"host_port\":%u,\"guest_addr\":\"10.0.2.15\","
+	    "\"guest_port\":8080}]}",
+	    port);
 	list = request(e, LIST);
 	ck_assert_str_eq(list, want);
 	env_free(e);
@@ -352,37 +354,53 @@ END_TEST
 START_TEST(add_bad_arguments)
 {
 	static const char *const bad_ports[] = {
-		"70000", "-1", "1.5", "\"80\"", "0", "65536", "true",
-		"null",  "{}", "[]",  "1e400", "99999999999999999999",
+		"70000", "-1",	  "1.5",   "\"80\"",
+		"0",	 "65536", "true",  "null",
+		"{}",	 "[]",	  "1e400", "99999999999999999999",
 	};
 	struct env *e = env_new();
 
 	expect(e, "{\"execute\":\"add_hostfwd\"}", E_PROTO);
 	expect(e, "{\"execute\":\"add_hostfwd\",\"arguments\":[1]}", E_PROTO);
 	expect(e, "{\"execute\":\"add_hostfwd\",\"arguments\":{}}", E_PROTO);
-	expect(e, "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
-		  "\"sctp\",\"host_port\":1,\"guest_port\":1}}", E_PROTO);
-	expect(e, "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
-		  "\"TCP\"}}", E_PROTO);
-	expect(e, "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
-		  "\"tcp\",\"host_addr\":\"127.1\"}}", E_HOST_ADDR);
-	expect(e, "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
-		  "\"tcp\",\"host_addr\":\"::g\"}}", E_HOST_ADDR);
-	expect(e, "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
-		  "\"tcp\",\"host_addr\":7}}", E_HOST_ADDR);
-	expect(e, "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
-		  "\"udp\",\"host_addr\":\"127.0.0.1\"}}", E_HOST_PORT);
+	expect(e,
+	       "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
+	       "\"sctp\",\"host_port\":1,\"guest_port\":1}}",
+	       E_PROTO);
+	expect(e,
+	       "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
+	       "\"TCP\"}}",
+	       E_PROTO);
+	expect(e,
+	       "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
+	       "\"tcp\",\"host_addr\":\"127.1\"}}",
+	       E_HOST_ADDR);
+	expect(e,
+	       "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
+	       "\"tcp\",\"host_addr\":\"::g\"}}",
+	       E_HOST_ADDR);
+	expect(e,
+	       "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
+	       "\"tcp\",\"host_addr\":7}}",
+	       E_HOST_ADDR);
+	expect(e,
+	       "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
+	       "\"udp\",\"host_addr\":\"127.0.0.1\"}}",
+	       E_HOST_PORT);
 	for (gsize i = 0; i < G_N_ELEMENTS(bad_ports); i++)
 		expect_printf(e, E_HOST_PORT,
 			      "{\"execute\":\"add_hostfwd\",\"arguments\":"
 			      "{\"proto\":\"tcp\",\"host_port\":%s,"
 			      "\"guest_port\":80}}",
 			      bad_ports[i]);
-	expect(e, "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
-		  "\"tcp\",\"host_port\":1,\"guest_addr\":\"10.0.2\"}}",
+	expect(e,
+	       "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
+	       "\"tcp\",\"host_port\":1,\"guest_addr\":\"10.0.2\"}}",
 	       E_GUEST_ADDR);
-	expect(e, "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
-		  "\"tcp\",\"host_port\":1}}", E_GUEST_PORT);
+	expect(e,
+	       "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
+	       "\"tcp\",\"host_port\":1}}",
+	       E_GUEST_PORT);
 	for (gsize i = 0; i < G_N_ELEMENTS(bad_ports); i++)
 		expect_printf(e, E_GUEST_PORT,
 			      "{\"execute\":\"add_hostfwd\",\"arguments\":"
@@ -463,10 +481,10 @@ START_TEST(deep_and_large)
 	g_autofree char *objs = nested(500, "{\"a\":", "}");
 	g_autofree char *objs_open = nested(500, "{\"a\":", NULL);
 	g_autofree char *objs_close = nested(500, "}", NULL);
-	g_autofree char *objs_ok = g_strconcat(objs_open, "1", objs_close,
-					       NULL);
-	g_autofree char *in_obj = g_strdup_printf("{\"a\":%s,\"execute\":1}",
-						  arrays);
+	g_autofree char *objs_ok =
+	    g_strconcat(objs_open, "1", objs_close, NULL);
+	g_autofree char *in_obj =
+	    g_strdup_printf("{\"a\":%s,\"execute\":1}", arrays);
 	g_autofree char *big = g_strnfill(SN_API_MAX_REQUEST, ' ');
 
 	/* one short of well-formed: the innermost value is missing */
@@ -618,10 +636,10 @@ START_TEST(server_requests)
 	unsigned int port = free_port(SOCK_STREAM);
 	g_autofree char *add = add_req("tcp", port);
 	g_autofree char *want = g_strdup_printf(
-		"{\"entries\":[{\"id\":1,\"proto\":\"tcp\",\"host_addr\":"
-		"\"127.0.0.1\",\"host_port\":%u,\"guest_addr\":\"10.0.2.100\","
-		"\"guest_port\":80}]}",
-		port);
+	    "{\"entries\":[{\"id\":1,\"proto\":\"tcp\",\"host_addr\":"
+	    "\"127.0.0.1\",\"host_port\":%u,\"guest_addr\":\"10.0.2.100\","
+	    "\"guest_port\":80}]}",
+	    port);
 	g_autofree char *reply = NULL;
 	struct stat st;
 	int fd;
@@ -770,8 +788,7 @@ START_TEST(server_path_too_long)
 	g_autoptr(GError) err = NULL;
 
 	ck_assert_ptr_null(sn_api_new(path, &e->api_ctx, &err));
-	ck_assert(g_error_matches(err, G_FILE_ERROR,
-				  G_FILE_ERROR_NAMETOOLONG));
+	ck_assert(g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NAMETOOLONG));
 	ck_assert_ptr_nonnull(strstr(err->message, path));
 	ck_assert_ptr_nonnull(strstr(err->message, "107"));
 	env_free(e);

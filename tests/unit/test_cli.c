@@ -28,7 +28,7 @@ static bool parse(struct sn_config *cfg, GError **err, ...)
 }
 
 /* expect_error() - parsing fails and the message contains @needle */
-#define expect_error(needle, ...)                                            \
+#define expect_error(needle, ...)                                              \
 	do {                                                                   \
 		struct sn_config c_;                                           \
 		GError *e_ = NULL;                                             \
@@ -107,13 +107,16 @@ START_TEST(every_flag)
 	struct sn_config c;
 	char b[INET_ADDRSTRLEN];
 
-	ck_assert(parse(&c, NULL, "--configure", "--exit-fd=7",
-			"--ready-fd=8", "-m", "9000", "-6", "-a", "/tmp/s.sock",
+	ck_assert(parse(&c, NULL, "--configure", "--exit-fd=7", "--ready-fd=8",
+			"-m", "9000", "-6", "-a", "/tmp/s.sock",
 			"--cidr=10.9.0.0/16", "--disable-dns",
 			"--outbound-addr=127.0.0.1", "--outbound-addr6=::1",
 			"--macaddress=02:00:00:00:00:07", "--target-type=netns",
-			"--debug", "99", "eth7", NULL));
+			"--debug", "--keep-source-ip", "--busy-poll=150", "99",
+			"eth7", NULL));
 	ck_assert(c.configure && c.enable_ipv6 && c.disable_dns && c.debug);
+	ck_assert(c.keep_source_ip);
+	ck_assert_uint_eq(c.busy_poll_us, 150);
 	ck_assert_int_eq(c.exit_fd, 7);
 	ck_assert_int_eq(c.ready_fd, 8);
 	ck_assert_uint_eq(c.mtu, 9000);
@@ -137,7 +140,8 @@ START_TEST(netns_path_spelling)
 	ck_assert_str_eq(c.netns_path, "/run/netns/a");
 	ck_assert_str_eq(c.tapname, "tap0");
 	sn_config_clear(&c);
-	ck_assert(parse(&c, NULL, "--netns-path", "/run/netns/a", "tap1", NULL));
+	ck_assert(
+	    parse(&c, NULL, "--netns-path", "/run/netns/a", "tap1", NULL));
 	ck_assert_str_eq(c.tapname, "tap1");
 	sn_config_clear(&c);
 }
@@ -147,18 +151,23 @@ START_TEST(help_and_version)
 {
 	struct sn_config c;
 	static const char *const flags[] = {
-		"--configure", "--exit-fd", "--ready-fd", "--mtu",
-		"--enable-ipv6", "--api-socket", "--cidr",
-		"--disable-host-loopback", "--netns-type", "--userns-path",
-		"--netns-path", "--outbound-addr", "--outbound-addr6",
-		"--disable-dns", "--macaddress", "--target-type", "--help",
-		"--version", "--debug",
+		"--configure",	    "--exit-fd",
+		"--ready-fd",	    "--mtu",
+		"--enable-ipv6",    "--api-socket",
+		"--cidr",	    "--disable-host-loopback",
+		"--netns-type",	    "--userns-path",
+		"--netns-path",	    "--outbound-addr",
+		"--outbound-addr6", "--disable-dns",
+		"--macaddress",	    "--target-type",
+		"--help",	    "--version",
+		"--debug",
 	};
 	char *help = sn_cli_help();
 	size_t i;
 
 	for (i = 0; i < G_N_ELEMENTS(flags); i++)
-		ck_assert_msg(strstr(help, flags[i]), "help lacks %s", flags[i]);
+		ck_assert_msg(strstr(help, flags[i]), "help lacks %s",
+			      flags[i]);
 	/* podman passes these exactly when --help lists them. */
 	ck_assert_ptr_null(strstr(help, "--enable-sandbox"));
 	ck_assert_ptr_null(strstr(help, "--enable-seccomp"));
@@ -203,6 +212,9 @@ START_TEST(bad_values)
 		     "1");
 	expect_error("not supported yet", "--enable-sandbox", "1");
 	expect_error("not supported yet", "--enable-seccomp", "1");
+	expect_error("expected microseconds", "--busy-poll=-1", "1");
+	expect_error("expected microseconds", "--busy-poll=10001", "1");
+	expect_error("expected microseconds", "--busy-poll=fast", "1");
 	expect_error("--bogus", "--bogus", "1");
 	expect_error("is not a PID", "abc");
 	expect_error("is not a PID", "0");
@@ -214,10 +226,12 @@ START_TEST(bad_values)
 		     "a-name-much-too-long-for-linux");
 	expect_error("not a valid interface name", "1", "ta/p");
 	expect_error("not a valid interface name", "1", "");
-	expect_error("a Unix socket path holds at most",
-		     "-a", "/tmp/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		     ".sock", "1");
+	expect_error(
+	    "a Unix socket path holds at most", "-a",
+	    "/tmp/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    ".sock",
+	    "1");
 	expect_error("the path is empty", "-a", "", "1");
 }
 END_TEST
@@ -226,8 +240,8 @@ START_TEST(repeated_flags_last_wins)
 {
 	struct sn_config c;
 
-	ck_assert(parse(&c, NULL, "--mtu=1400", "--mtu=9000", "-a", "/a",
-			"-a", "/b", "1", NULL));
+	ck_assert(parse(&c, NULL, "--mtu=1400", "--mtu=9000", "-a", "/a", "-a",
+			"/b", "1", NULL));
 	ck_assert_uint_eq(c.mtu, 9000);
 	ck_assert_str_eq(c.api_socket, "/b");
 	sn_config_clear(&c);

@@ -23,7 +23,7 @@
 
 #include "netlink.h"
 
-#define TAP_NAME "sntest0"
+#define TAP_NAME  "sntest0"
 #define NOIF_NAME "sn-noexist0"
 
 static const uint8_t test_mac[6] = { 0x02, 0x53, 0x4e, 0x00, 0x00, 0x01 };
@@ -85,8 +85,8 @@ static void assert_in_addr(const struct nlattr *attr, const char *want)
 	ck_assert_uint_eq(mnl_attr_get_payload_len(attr), sizeof(a));
 	memcpy(&a, mnl_attr_get_payload(attr), sizeof(a));
 	ck_assert_int_eq(inet_pton(AF_INET, want, &w), 1);
-	ck_assert_msg(a.s_addr == w.s_addr, "got %s, want %s",
-		      inet_ntoa(a), want);
+	ck_assert_msg(a.s_addr == w.s_addr, "got %s, want %s", inet_ntoa(a),
+		      want);
 }
 
 /**
@@ -103,8 +103,7 @@ static struct in_addr ip(const char *s)
 /* link_set_all() - RTM_NEWLINK with MTU, MAC and IFF_UP */
 START_TEST(link_set_all)
 {
-	struct nlmsghdr *nlh = sn_nl_link_set(buf, 42, 7, 9000, test_mac,
-					       true);
+	struct nlmsghdr *nlh = sn_nl_link_set(buf, 42, 7, 9000, test_mac, true);
 	struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 	struct attrs a;
 
@@ -125,8 +124,7 @@ START_TEST(link_set_all)
 
 	ck_assert_ptr_nonnull(a.tb[IFLA_ADDRESS]);
 	ck_assert_uint_eq(mnl_attr_get_payload_len(a.tb[IFLA_ADDRESS]), 6);
-	ck_assert_mem_eq(mnl_attr_get_payload(a.tb[IFLA_ADDRESS]), test_mac,
-			 6);
+	ck_assert_mem_eq(mnl_attr_get_payload(a.tb[IFLA_ADDRESS]), test_mac, 6);
 }
 END_TEST
 
@@ -180,8 +178,7 @@ START_TEST(link_set_params_down)
 	parse(nlh, sizeof(*ifi), IFLA_MAX, &a);
 	ck_assert_ptr_null(a.tb[IFLA_MTU]);
 	ck_assert_ptr_nonnull(a.tb[IFLA_ADDRESS]);
-	ck_assert_mem_eq(mnl_attr_get_payload(a.tb[IFLA_ADDRESS]), test_mac,
-			 6);
+	ck_assert_mem_eq(mnl_attr_get_payload(a.tb[IFLA_ADDRESS]), test_mac, 6);
 }
 END_TEST
 
@@ -198,7 +195,7 @@ START_TEST(addr4_24)
 
 	ck_assert_uint_eq(nlh->nlmsg_type, RTM_NEWADDR);
 	ck_assert_uint_eq(nlh->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK |
-					    NLM_F_CREATE | NLM_F_EXCL);
+						NLM_F_CREATE | NLM_F_EXCL);
 	ck_assert_uint_eq(nlh->nlmsg_seq, 77);
 	parse(nlh, sizeof(*ifa), IFA_MAX, &a);
 
@@ -264,7 +261,7 @@ START_TEST(route4_default)
 
 	ck_assert_uint_eq(nlh->nlmsg_type, RTM_NEWROUTE);
 	ck_assert_uint_eq(nlh->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK |
-					    NLM_F_CREATE | NLM_F_REPLACE);
+						NLM_F_CREATE | NLM_F_REPLACE);
 	ck_assert_uint_eq(nlh->nlmsg_seq, 1234);
 	parse(nlh, sizeof(*rtm), RTA_MAX, &a);
 
@@ -366,7 +363,8 @@ static bool enter_netns(void)
 	char map[64];
 
 	if (fork_mode && !strcmp(fork_mode, "no")) {
-		fprintf(stderr, "SKIP: CK_FORK=no, not leaving the namespace\n");
+		fprintf(stderr,
+			"SKIP: CK_FORK=no, not leaving the namespace\n");
 		return false;
 	}
 
@@ -379,7 +377,8 @@ static bool enter_netns(void)
 	}
 
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNET)) {
-		fprintf(stderr, "SKIP: unshare(CLONE_NEWUSER|CLONE_NEWNET): %s\n",
+		fprintf(stderr,
+			"SKIP: unshare(CLONE_NEWUSER|CLONE_NEWNET): %s\n",
 			strerror(errno));
 		return false;
 	}
@@ -439,7 +438,7 @@ static void skip(void)
 
 /* What the dumps found about the configured interfaces */
 struct state {
-	int lo, tap;			/* ifindexes */
+	int lo, tap; /* ifindexes */
 	bool lo_up, tap_up;
 	uint32_t tap_mtu;
 	uint8_t tap_mac[6];
@@ -448,7 +447,7 @@ struct state {
 	unsigned int prefix;
 	struct in_addr local, bcast;
 	bool bcast_found;
-	int routes;			/* IPv4 default routes, main table */
+	int routes; /* IPv4 default routes, main table */
 	struct in_addr gw;
 	uint32_t oif;
 	uint8_t proto;
@@ -574,8 +573,8 @@ static int request(const struct nlmsghdr *nlh)
 	ck_assert_int_ge(mnl_socket_sendto(nl, nlh, nlh->nlmsg_len), 0);
 	ret = mnl_socket_recvfrom(nl, rbuf, sizeof(rbuf));
 	ck_assert_int_gt(ret, 0);
-	ret = mnl_cb_run(rbuf, ret, nlh->nlmsg_seq,
-			 mnl_socket_get_portid(nl), NULL, NULL);
+	ret = mnl_cb_run(rbuf, ret, nlh->nlmsg_seq, mnl_socket_get_portid(nl),
+			 NULL, NULL);
 	ret = ret < 0 ? -errno : 0;
 	mnl_socket_close(nl);
 	return ret;
@@ -657,8 +656,8 @@ START_TEST(netns_configure)
 	ck_assert_uint_eq(s.proto, RTPROT_BOOT);
 
 	/* The same default route again: replaced, not refused, not doubled */
-	ck_assert_int_eq(request(sn_nl_route4_default(buf, 99, s.tap,
-						      conf.gateway)), 0);
+	ck_assert_int_eq(
+	    request(sn_nl_route4_default(buf, 99, s.tap, conf.gateway)), 0);
 	state_get(&s);
 	ck_assert_int_eq(s.routes, 1);
 
@@ -683,9 +682,11 @@ START_TEST(netns_configure_twice)
 	ck_assert_ptr_nonnull(err);
 	ck_assert_int_eq(err->code, EEXIST);
 	ck_assert_int_eq(errno, EEXIST);
-	ck_assert_msg(g_str_has_prefix(err->message,
-		"cannot add address 10.0.2.100/24 to " TAP_NAME ": File exists"),
-		"message: %s", err->message);
+	ck_assert_msg(
+	    g_str_has_prefix(err->message,
+			     "cannot add address 10.0.2.100/24 to " TAP_NAME
+			     ": File exists"),
+	    "message: %s", err->message);
 	g_error_free(err);
 	close(fd);
 }
@@ -713,8 +714,9 @@ START_TEST(netns_mtu_too_big)
 	ck_assert_int_eq(err->code, EINVAL);
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_msg(g_str_has_prefix(err->message,
-		"cannot set MTU 70000 on " TAP_NAME ": Invalid argument"),
-		"message: %s", err->message);
+				       "cannot set MTU 70000 on " TAP_NAME
+				       ": Invalid argument"),
+		      "message: %s", err->message);
 	g_error_free(err);
 
 	/* lo came up before; nothing after the failing step happened */
@@ -745,8 +747,9 @@ START_TEST(netns_bad_mac)
 	ck_assert_ptr_nonnull(err);
 	ck_assert_int_eq(err->code, EADDRNOTAVAIL);
 	ck_assert_msg(g_str_has_prefix(err->message,
-		"cannot set MTU 9000 and MAC address 01:00:5e:00:00:01 on "
-		TAP_NAME ": "), "message: %s", err->message);
+				       "cannot set MTU 9000 and MAC address "
+				       "01:00:5e:00:00:01 on " TAP_NAME ": "),
+		      "message: %s", err->message);
 	g_error_free(err);
 	close(fd);
 }
