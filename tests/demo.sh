@@ -11,6 +11,8 @@ trap 'kill "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 unshare --user --map-root-user --net --fork sleep 600 &
 PIDS+=($!)
 until CPID=$(pgrep -P $! -x sleep); do sleep 0.05; done
+# unshare --fork does not pass SIGTERM on: stop the container itself too
+PIDS+=("$CPID")
 echo "== container PID $CPID, before slirpnetd:"
 nsenter -t "$CPID" -n ip -brief addr
 
