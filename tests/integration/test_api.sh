@@ -56,17 +56,17 @@ r=$(echo still-here | timeout 10 socat -T5 - TCP:127.0.0.1:8080)
 [ "$r" = still-here ] || fail "forward broken after bad requests"
 ok "bad requests refused; forwards intact"
 
-# 50 clients at once all get their answer.
-for i in $(seq 50); do
+# 100 clients at once all get their answer.
+for i in $(seq 100); do
 	api '{"execute":"list_hostfwd"}' >"$SN_WORK/par.$i" &
 done
 wait_all=0
-for i in $(seq 50); do
+for i in $(seq 100); do
 	for j in $(seq 100); do [ -s "$SN_WORK/par.$i" ] && break; sleep 0.05; done
 	[ "$(cat "$SN_WORK/par.$i")" = "$want" ] || wait_all=$((wait_all + 1))
 done
-[ "$wait_all" = 0 ] || fail "$wait_all of 50 concurrent clients got a wrong reply"
-ok "50 concurrent API clients answered"
+[ "$wait_all" = 0 ] || fail "$wait_all of 100 concurrent clients got a wrong reply"
+ok "100 concurrent API clients answered"
 
 r=$(api '{"execute":"remove_hostfwd","arguments":{"id":1}}')
 [ "$r" = '{"return":{}}' ] || fail "remove: $r"

@@ -240,11 +240,12 @@ static void expect_add(struct env *e, const char *proto, unsigned int port,
 	expect(e, req, want);
 }
 
-#define E_PARSE	  "{\"error\":{\"desc\":\"bad request: cannot parse JSON\"}}"
-#define E_OBJECT  "{\"error\":{\"desc\":\"bad request: json_object() failed\"}}"
-#define E_NOEXEC  "{\"error\":{\"desc\":\"bad request: no execute found\"}}"
-#define E_UNKNOWN "{\"error\":{\"desc\":\"bad request: unknown execute\"}}"
-#define E_LARGE	  "{\"error\":{\"desc\":\"bad request: too large message\"}}"
+#define E_PARSE	    "{\"error\":{\"desc\":\"bad request: cannot parse JSON\"}}"
+#define E_OBJECT    "{\"error\":{\"desc\":\"bad request: json_object() failed\"}}"
+#define E_NOEXEC    "{\"error\":{\"desc\":\"bad request: no execute found\"}}"
+#define E_UNKNOWN   "{\"error\":{\"desc\":\"bad request: unknown execute\"}}"
+#define E_LARGE	    "{\"error\":{\"desc\":\"bad request: too large message\"}}"
+#define E_ADD_START "{\"error\":{\"desc\":\"bad request: add_hostfwd: "
 #define E_ADD(what)                                                            \
 	"{\"error\":{\"desc\":\"bad request: add_hostfwd: " what "\"}}"
 /* slirp4netns's words, then ours saying why */
@@ -497,6 +498,67 @@ START_TEST(deep_and_large)
 	expect(e, big, E_LARGE);
 	big[SN_API_MAX_REQUEST - 1] = '\0';
 	expect(e, big, E_PARSE);
+	env_free(e);
+}
+END_TEST
+
+/* Our additions: bad values refused by name, replies only where used. */
+START_TEST(additions)
+{
+	struct env *e = env_new();
+	unsigned int port = free_port(SOCK_STREAM);
+	g_autofree char *want = NULL;
+	g_autofree char *got = NULL;
+
+	expect(e,
+	       "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
+	       "\"tcp\",\"host_port\":1,\"guest_port\":1,\"mode\":\"fast\"}}",
+	       E_ADD("bad arguments.mode (\\\"splice\\\" or \\\"slirp\\\")"));
+	expect(e,
+	       "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
+	       "\"tcp\",\"host_port\":1,\"guest_port\":1,"
+	       "\"proxy_protocol\":\"yes\"}}",
+	       E_ADD("bad arguments.proxy_protocol (true or false)"));
+	expect(e,
+	       "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
+	       "\"tcp\",\"host_port\":1,\"guest_port\":1,\"source_ip\":1}}",
+	       E_ADD("bad arguments.source_ip (true or false)"));
+	/* this table has no fast forwarders: splice is refused, with why */
+	expect_prefix(e,
+		      "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
+		      "\"tcp\",\"host_port\":1,\"guest_port\":1,"
+		      "\"mode\":\"splice\"}}",
+		      E_ADD_START "slirp_add_hostfwd failed: mode splice is "
+				  "not available");
+	expect_prefix(e,
+		      "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
+		      "\"udp\",\"host_port\":1,\"guest_port\":1,"
+		      "\"proxy_protocol\":true}}",
+		      E_ADD_START "slirp_add_hostfwd failed: proxy_protocol is "
+				  "for TCP forwards only");
+	/* the default mode named explicitly: listed as slirp4netns lists it */
+	want = g_strdup_printf(
+	    "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
+	    "\"tcp\",\"host_addr\":\"127.0.0.1\",\"host_port\":%u,"
+	    "\"guest_port\":80,\"mode\":\"slirp\"}}",
+	    port);
+	expect(e, want, "{\"return\":{\"id\":1}}");
+	g_free(want);
+	want = g_strdup_printf(
+	    "{\"entries\":[{\"id\":1,\"proto\":\"tcp\",\"host_addr\":"
+	    "\"127.0.0.1\",\"host_port\":%u,\"guest_addr\":\"10.0.2.100\","
+	    "\"guest_port\":80}]}",
+	    port);
+	expect(e, "{\"execute\":\"list_hostfwd\"}", want);
+	/* libslirp keeps no counters: the entry says so by leaving them out */
+	expect(e, "{\"execute\":\"get_stats\"}",
+	       "{\"return\":{\"entries\":[{\"id\":1,\"proto\":\"tcp\","
+	       "\"mode\":\"slirp\"}]}}");
+	got = request(e, "{\"execute\":\"get_info\"}");
+	ck_assert_msg(g_str_has_prefix(
+			  got, "{\"return\":{\"version\":\"" SN_VERSION "\","),
+		      "get_info: %s", got);
+	ck_assert_ptr_nonnull(strstr(got, "\"forwards\":1}}"));
 	env_free(e);
 }
 END_TEST
@@ -827,6 +889,7 @@ int main(void)
 	tcase_add_test(req, remove_bad_id);
 	tcase_add_test(req, malformed_requests);
 	tcase_add_test(req, deep_and_large);
+	tcase_add_test(req, additions);
 	tcase_add_test(req, table_errors);
 	tcase_add_test(srv, server_requests);
 	tcase_add_test(srv, server_too_large);
