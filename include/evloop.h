@@ -1,11 +1,11 @@
-/* evloop.h - one epoll set as one GSource: the forwarders' many sockets cost
- * glib a single fd, and each ready socket calls its own handler. */
+/* evloop.h - the forwarders' thread: one epoll set, each ready socket calling
+ * its own handler, timers, and calls from the main thread run in order. */
 #ifndef SN_EVLOOP_H
 #define SN_EVLOOP_H
 
 #include <glib.h>
-#include <stddef.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* The struct of @type whose @member @ptr points to. */
@@ -22,17 +22,33 @@ typedef void (*sn_ev_free_fn)(struct sn_ev *ev);
 
 #define SN_EV_DEFERRED (1u << 31)
 
-/* Embed one per watched fd (or per object with deferred work). */
+/* Embed one per watched fd (or per object with deferred work or a timer). */
 struct sn_ev {
 	sn_ev_fn fn;
-	struct sn_ev *next; /* on the deferred or the released list */
+	struct sn_ev *next; /* on the deferred list */
+	gint64 due_us;	    /* armed timer: monotonic time; else 0 */
 	bool deferred;
 	bool dead;
 };
 
-/* sn_evloop_new() - an epoll set attached to the thread-default context */
-struct sn_evloop *sn_evloop_new(GError **err);
+/*
+ * sn_evloop_new() - start the forwarders' thread, its epoll set empty
+ * @spin_us: after events, poll this long without sleeping (0: never). On
+ *           virtual machines waking a halted CPU costs tens of microseconds
+ *           per message; an idle loop sleeps either way.
+ */
+struct sn_evloop *sn_evloop_new(unsigned int spin_us, GError **err);
+
+/* sn_evloop_free() - stop and join the thread (call from the main thread) */
 void sn_evloop_free(struct sn_evloop *l);
+
+/*
+ * sn_evloop_call() - run @fn(@data) in the forwarders' thread and wait for
+ * it: everything below that touches forwarders' state runs there
+ */
+void sn_evloop_call(struct sn_evloop *l, void (*fn)(void *data), void *data);
+
+/* The rest is for the forwarders' thread only. */
 
 /*
  * sn_ev_add() - watch @fd for @events (EPOLLIN, EPOLLOUT, EPOLLET, ...)
@@ -43,16 +59,15 @@ int sn_ev_add(struct sn_evloop *l, struct sn_ev *ev, sn_ev_fn fn, int fd,
 int sn_ev_mod(struct sn_evloop *l, struct sn_ev *ev, int fd, uint32_t events);
 void sn_ev_del(struct sn_evloop *l, int fd);
 
-/*
- * sn_evloop_set_spin() - after events, keep polling without sleeping for
- * @us microseconds (0: never). On virtual machines waking a halted CPU
- * costs tens of microseconds; a short spin while traffic flows saves that
- * on every message, and an idle loop still sleeps.
- */
-void sn_evloop_set_spin(struct sn_evloop *l, unsigned int us);
-
 /* sn_ev_defer() - call @ev's handler with SN_EV_DEFERRED on the next turn */
 void sn_ev_defer(struct sn_evloop *l, struct sn_ev *ev);
+
+/*
+ * sn_ev_timer() - call @fn(@ev, SN_EV_DEFERRED) in @ms milliseconds (0:
+ * disarm). @ev is a timer only (not also an fd's or deferred).
+ */
+void sn_ev_timer(struct sn_evloop *l, struct sn_ev *ev, sn_ev_fn fn,
+		 unsigned int ms);
 
 /*
  * sn_ev_release() - no more calls to @ev's handler; @free_fn runs after the

@@ -61,7 +61,8 @@ bool sn_fwd_add(struct sn_fwd_table *t, const struct sn_fwd_spec *spec, int *id,
 /* sn_fwd_remove() - stop forward @id. Return: true, or false with @err */
 bool sn_fwd_remove(struct sn_fwd_table *t, int id, GError **err);
 
-/* sn_fwd_stats() - the counters of @f, or NULL (libslirp keeps none) */
-const struct sn_fwd_stats *sn_fwd_stats(const struct sn_fwd *f);
+/* sn_fwd_stats() - copy @f's counters to @out; false if libslirp's */
+bool sn_fwd_stats(const struct sn_fwd_table *t, const struct sn_fwd *f,
+		  struct sn_fwd_stats *out);
 
 #endif

@@ -359,9 +359,12 @@ static char *handle_remove(struct sn_fwd_table *fwds, JsonObject *args)
 }
 
 /* add_stats_entry() - one forward's counters (none for libslirp's) */
-static void add_stats_entry(JsonBuilder *b, const struct sn_fwd *f)
+static void add_stats_entry(JsonBuilder *b, const struct sn_fwd_table *t,
+			    const struct sn_fwd *f)
 {
-	const struct sn_fwd_stats *st = sn_fwd_stats(f);
+	struct sn_fwd_stats counters;
+	const struct sn_fwd_stats *st =
+	    sn_fwd_stats(t, f, &counters) ? &counters : NULL;
 
 	json_builder_begin_object(b);
 	add_member_int(b, "id", f->id);
@@ -389,7 +392,7 @@ static char *handle_stats(struct sn_fwd_table *fwds)
 	json_builder_set_member_name(b, "entries");
 	json_builder_begin_array(b);
 	for (guint i = 0; fwds->fwds && i < fwds->fwds->len; i++)
-		add_stats_entry(b, g_ptr_array_index(fwds->fwds, i));
+		add_stats_entry(b, fwds, g_ptr_array_index(fwds->fwds, i));
 	json_builder_end_array(b);
 	json_builder_end_object(b);
 	json_builder_end_object(b);

@@ -1,24 +1,43 @@
-/* evloop.c - one epoll set as one GSource: the forwarders' sockets cost glib
- * a single fd whatever their number, and each ready one calls its handler. */
+/* evloop.c - the forwarders' thread: one epoll set whose ready sockets call
+ * their handlers, a few timers, and calls queued by the main thread. */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "evloop.h"
 
-/* Events taken from the kernel per epoll_wait(). */
-#define SN_EV_BATCH 128
+/*
+ * Theory of operation
+ *
+ * Forwarded traffic moves in a thread of its own, so that libslirp's loop
+ * (the main thread) and the forwarders use both cores and never wait for
+ * each other. The thread blocks in epoll_wait() on one epoll set holding
+ * every forwarder socket and an eventfd; nothing else.
+ *
+ * The main thread (the API) never touches forwarder state: it queues a call
+ * with sn_evloop_call(), kicks the eventfd, and waits until the thread ran
+ * it. Calls are short (bind a socket, copy counters), so the API stays as
+ * fast as before and no forwarder structure needs a lock.
+ *
+ * Handlers run edge- or level-triggered as they registered. An object freed
+ * while events for it may still sit in the batch being dispatched is marked
+ * dead and freed after the batch (sn_ev_release()). Timers are a short list
+ * scanned per turn: there are few (an accept back-off, a UDP sweep per
+ * forward).
+ */
 
-struct sn_evloop {
-	GSource source;
-	int epfd;
-	gpointer tag;
-	struct sn_ev *deferred; /* handlers to call on the next turn */
-	struct sn_ev **deferred_tail;
-	GArray *released;    /* struct released: to free after this batch */
-	gint64 spin_us;	     /* poll without sleeping this long after events */
-	gint64 hot_until_us; /* monotonic; 0 when idle */
+#define SN_EV_BATCH 128
+/* The thread's stack: handlers are shallow, and idle memory counts. */
+#define SN_EV_STACK (256 * 1024)
+
+struct call {
+	void (*fn)(void *data);
+	void *data;
+	bool done;
 };
 
 /* A released object and the function that frees it. */
@@ -27,23 +46,76 @@ struct released {
 	sn_ev_free_fn fn;
 };
 
-/* prepare(): no timeout of our own, unless deferred work waits */
-static gboolean ev_prepare(GSource *src, gint *timeout)
-{
-	struct sn_evloop *l = (struct sn_evloop *)src;
+struct sn_evloop {
+	int epfd;
+	int kick; /* eventfd: calls are queued, or stop */
+	struct sn_ev kick_ev;
+	pthread_t thread;
+	bool stop;
+	gint64 spin_us;
+	gint64 hot_until_us;
 
-	/* Busy: poll again without sleeping, see sn_evloop_set_spin() */
-	*timeout =
-	    l->deferred || g_get_monotonic_time() < l->hot_until_us ? 0 : -1;
-	return l->deferred != NULL;
+	GMutex lock; /* calls and done flags */
+	GCond cond;
+	GQueue calls; /* struct call *, queued by the main thread */
+
+	struct sn_ev *deferred; /* handlers to call on the next turn */
+	struct sn_ev **deferred_tail;
+	GArray *released;  /* struct released: to free after this batch */
+	GPtrArray *timers; /* armed struct sn_ev * */
+};
+
+/* ---- calls from the main thread ---- */
+
+static void run_calls(struct sn_evloop *l)
+{
+	struct call *c;
+
+	g_mutex_lock(&l->lock);
+	while ((c = g_queue_pop_head(&l->calls))) {
+		g_mutex_unlock(&l->lock);
+		c->fn(c->data);
+		g_mutex_lock(&l->lock);
+		c->done = true;
+	}
+	g_cond_broadcast(&l->cond);
+	g_mutex_unlock(&l->lock);
 }
 
-static gboolean ev_check(GSource *src)
+static void kick(struct sn_evloop *l)
 {
-	struct sn_evloop *l = (struct sn_evloop *)src;
+	uint64_t one = 1;
 
-	return l->deferred || g_source_query_unix_fd(src, l->tag);
+	while (write(l->kick, &one, sizeof(one)) < 0 && errno == EINTR)
+		;
 }
+
+static void kick_event(struct sn_ev *ev, uint32_t events)
+{
+	struct sn_evloop *l = SN_CONTAINER_OF(ev, struct sn_evloop, kick_ev);
+	uint64_t n;
+
+	(void)events;
+	while (read(l->kick, &n, sizeof(n)) < 0 && errno == EINTR)
+		;
+	run_calls(l);
+}
+
+void sn_evloop_call(struct sn_evloop *l, void (*fn)(void *data), void *data)
+{
+	struct call c = { .fn = fn, .data = data };
+
+	g_mutex_lock(&l->lock);
+	g_queue_push_tail(&l->calls, &c);
+	g_mutex_unlock(&l->lock);
+	kick(l);
+	g_mutex_lock(&l->lock);
+	while (!c.done)
+		g_cond_wait(&l->cond, &l->lock);
+	g_mutex_unlock(&l->lock);
+}
+
+/* ---- the thread ---- */
 
 /* run_deferred() - call the handlers deferred before this turn */
 static void run_deferred(struct sn_evloop *l)
@@ -63,8 +135,34 @@ static void run_deferred(struct sn_evloop *l)
 	}
 }
 
+/* run_timers() - fire the due ones; return ms to the next, or -1 */
+static int run_timers(struct sn_evloop *l)
+{
+	gint64 now = g_get_monotonic_time(), next = G_MAXINT64;
+
+	for (guint i = 0; i < l->timers->len;) {
+		struct sn_ev *t = g_ptr_array_index(l->timers, i);
+
+		if (t->due_us > now) {
+			next = MIN(next, t->due_us);
+			i++;
+			continue;
+		}
+		t->due_us = 0;
+		g_ptr_array_remove_index_fast(l->timers, i);
+		if (!t->dead)
+			t->fn(t, SN_EV_DEFERRED);
+		i = 0; /* the handler may have armed or disarmed others */
+		now = g_get_monotonic_time();
+		next = G_MAXINT64;
+	}
+	if (next == G_MAXINT64)
+		return -1;
+	return (int)MIN((next - now + 999) / 1000, G_MAXINT);
+}
+
 /*
- * free_released() - free what handlers released during this dispatch; one
+ * free_released() - free what handlers released during this batch; one
  * still on the deferred list waits until run_deferred() has unlinked it
  */
 static void free_released(struct sn_evloop *l)
@@ -83,32 +181,111 @@ static void free_released(struct sn_evloop *l)
 	g_array_set_size(a, kept);
 }
 
-static gboolean ev_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+/* wait_timeout() - how long epoll_wait() may sleep */
+static int wait_timeout(struct sn_evloop *l, int timer_ms)
 {
-	struct sn_evloop *l = (struct sn_evloop *)src;
-	struct epoll_event evs[SN_EV_BATCH];
-	int n;
-
-	(void)cb;
-	(void)data;
-	run_deferred(l);
-	n = epoll_wait(l->epfd, evs, SN_EV_BATCH, 0);
-	if (n > 0 && l->spin_us)
-		l->hot_until_us = g_get_monotonic_time() + l->spin_us;
-	for (int i = 0; i < n; i++) {
-		struct sn_ev *ev = evs[i].data.ptr;
-
-		if (!ev->dead)
-			ev->fn(ev, evs[i].events);
-	}
-	free_released(l);
-	return G_SOURCE_CONTINUE;
+	if (l->deferred)
+		return 0;
+	if (l->spin_us && g_get_monotonic_time() < l->hot_until_us)
+		return 0;
+	return timer_ms;
 }
 
-static void ev_finalize(GSource *src)
+static void *loop_thread(void *data)
 {
-	struct sn_evloop *l = (struct sn_evloop *)src;
+	struct sn_evloop *l = data;
+	struct epoll_event evs[SN_EV_BATCH];
 
+	while (!l->stop) {
+		int n = epoll_wait(l->epfd, evs, SN_EV_BATCH,
+				   wait_timeout(l, run_timers(l)));
+
+		if (n > 0 && l->spin_us)
+			l->hot_until_us = g_get_monotonic_time() + l->spin_us;
+		for (int i = 0; i < n; i++) {
+			struct sn_ev *ev = evs[i].data.ptr;
+
+			if (!ev->dead)
+				ev->fn(ev, evs[i].events);
+		}
+		run_deferred(l);
+		free_released(l);
+	}
+	return NULL;
+}
+
+/* ---- set-up ---- */
+
+static void stop_call(void *data)
+{
+	((struct sn_evloop *)data)->stop = true;
+}
+
+static bool start_thread(struct sn_evloop *l, GError **err)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	int rc;
+
+	/* Signals are the main loop's business: block them all here. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, SN_EV_STACK);
+	rc = pthread_create(&l->thread, &attr, loop_thread, l);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(rc),
+			    "cannot start the forwarders' thread: %s",
+			    g_strerror(rc));
+		return false;
+	}
+	pthread_setname_np(l->thread, "slirpnetd-fwd");
+	return true;
+}
+
+struct sn_evloop *sn_evloop_new(unsigned int spin_us, GError **err)
+{
+	struct sn_evloop *l = g_new0(struct sn_evloop, 1);
+
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	l->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (l->epfd < 0 || l->kick < 0 ||
+	    sn_ev_add(l, &l->kick_ev, kick_event, l->kick, EPOLLIN) < 0) {
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
+			    "cannot set up the forwarders' epoll set: %s",
+			    g_strerror(errno));
+		goto fail;
+	}
+	l->spin_us = spin_us;
+	l->deferred_tail = &l->deferred;
+	l->released = g_array_new(FALSE, FALSE, sizeof(struct released));
+	l->timers = g_ptr_array_new();
+	g_mutex_init(&l->lock);
+	g_cond_init(&l->cond);
+	if (start_thread(l, err))
+		return l;
+	g_array_unref(l->released);
+	g_ptr_array_unref(l->timers);
+	g_mutex_clear(&l->lock);
+	g_cond_clear(&l->cond);
+fail:
+	if (l->epfd >= 0)
+		close(l->epfd);
+	if (l->kick >= 0)
+		close(l->kick);
+	g_free(l);
+	return NULL;
+}
+
+void sn_evloop_free(struct sn_evloop *l)
+{
+	if (!l)
+		return;
+	sn_evloop_call(l, stop_call, l);
+	pthread_join(l->thread, NULL);
+	free_released(l);
 	for (guint i = 0; i < l->released->len; i++) {
 		struct released *r =
 		    &g_array_index(l->released, struct released, i);
@@ -116,46 +293,15 @@ static void ev_finalize(GSource *src)
 		r->fn(r->ev);
 	}
 	g_array_unref(l->released);
+	g_ptr_array_unref(l->timers);
+	g_mutex_clear(&l->lock);
+	g_cond_clear(&l->cond);
 	close(l->epfd);
+	close(l->kick);
+	g_free(l);
 }
 
-static GSourceFuncs ev_funcs = {
-	.prepare = ev_prepare,
-	.check = ev_check,
-	.dispatch = ev_dispatch,
-	.finalize = ev_finalize,
-};
-
-/* sn_evloop_new() - an epoll set attached to the thread-default context */
-struct sn_evloop *sn_evloop_new(GError **err)
-{
-	int epfd = epoll_create1(EPOLL_CLOEXEC);
-	struct sn_evloop *l;
-
-	if (epfd < 0) {
-		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
-			    "epoll_create1: %s", g_strerror(errno));
-		return NULL;
-	}
-	l = (struct sn_evloop *)g_source_new(&ev_funcs, sizeof(*l));
-	g_source_set_name(&l->source, "slirpnetd forwarders");
-	/* Handlers may run nested loops' iterations; never block ourselves. */
-	g_source_set_can_recurse(&l->source, TRUE);
-	l->epfd = epfd;
-	l->deferred_tail = &l->deferred;
-	l->released = g_array_new(FALSE, FALSE, sizeof(struct released));
-	l->tag = g_source_add_unix_fd(&l->source, epfd, G_IO_IN);
-	g_source_attach(&l->source, g_main_context_get_thread_default());
-	return l;
-}
-
-void sn_evloop_free(struct sn_evloop *l)
-{
-	if (!l)
-		return;
-	g_source_destroy(&l->source);
-	g_source_unref(&l->source);
-}
+/* ---- for the thread's handlers ---- */
 
 int sn_ev_add(struct sn_evloop *l, struct sn_ev *ev, sn_ev_fn fn, int fd,
 	      uint32_t events)
@@ -193,15 +339,26 @@ void sn_ev_defer(struct sn_evloop *l, struct sn_ev *ev)
 	l->deferred_tail = &ev->next;
 }
 
+void sn_ev_timer(struct sn_evloop *l, struct sn_ev *ev, sn_ev_fn fn,
+		 unsigned int ms)
+{
+	if (ev->due_us)
+		g_ptr_array_remove_fast(l->timers, ev);
+	ev->due_us = 0;
+	if (!ms)
+		return;
+	ev->fn = fn;
+	ev->dead = false;
+	ev->due_us = g_get_monotonic_time() + (gint64)ms * 1000;
+	g_ptr_array_add(l->timers, ev);
+}
+
 void sn_ev_release(struct sn_evloop *l, struct sn_ev *ev, sn_ev_free_fn fn)
 {
 	struct released r = { .ev = ev, .fn = fn };
 
 	ev->dead = true;
+	if (ev->due_us)
+		sn_ev_timer(l, ev, NULL, 0);
 	g_array_append_val(l->released, r);
-}
-
-void sn_evloop_set_spin(struct sn_evloop *l, unsigned int us)
-{
-	l->spin_us = us;
 }

@@ -80,13 +80,22 @@ static void slirp_remove(Slirp *slirp, const struct sn_fwd *f)
 	g_warning("forward %d: libslirp had no listener on %s", f->id, where);
 }
 
+/* fast_stop() - in the forwarders' thread: close @data's forwarder */
+static void fast_stop(void *data)
+{
+	struct sn_fwd *f = data;
+
+	sn_splice_close(f->tcp);
+	sn_udpfwd_free(f->udp);
+}
+
 /* fwd_stop() - stop what carries @f, and free it */
 static void fwd_stop(struct sn_fwd_table *t, struct sn_fwd *f)
 {
 	if (f->spec.mode == SN_FWD_MODE_SLIRP)
 		slirp_remove(t->slirp, f);
-	sn_splice_close(f->tcp);
-	sn_udpfwd_free(f->udp);
+	else if (t->env && (f->tcp || f->udp))
+		sn_evloop_call(t->env->ev, fast_stop, f);
 	g_free(f);
 }
 
@@ -180,15 +189,32 @@ static bool slirp_add(Slirp *slirp, const struct sn_fwd_spec *spec,
 	return false;
 }
 
+struct fast_add_call {
+	struct sn_fwd_env *env;
+	struct sn_fwd *f;
+	GError **err;
+};
+
+/* fast_add_in_thread() - in the forwarders' thread: start @data's */
+static void fast_add_in_thread(void *data)
+{
+	struct fast_add_call *c = data;
+	struct sn_fwd *f = c->f;
+
+	if (f->spec.source_ip && !sn_fwd_srcip_ready(c->env, c->err))
+		return;
+	if (f->spec.proto == SN_FWD_UDP)
+		f->udp = sn_udpfwd_new(c->env, &f->spec, c->err);
+	else
+		f->tcp = sn_splice_new(c->env, &f->spec, c->err);
+}
+
 /* fast_add() - start the fast forwarder for @f->spec */
 static bool fast_add(struct sn_fwd_table *t, struct sn_fwd *f, GError **err)
 {
-	if (f->spec.source_ip && !sn_fwd_srcip_ready(t->env, err))
-		return false;
-	if (f->spec.proto == SN_FWD_UDP)
-		f->udp = sn_udpfwd_new(t->env, &f->spec, err);
-	else
-		f->tcp = sn_splice_new(t->env, &f->spec, err);
+	struct fast_add_call c = { .env = t->env, .f = f, .err = err };
+
+	sn_evloop_call(t->env->ev, fast_add_in_thread, &c);
 	return f->udp || f->tcp;
 }
 
@@ -233,11 +259,29 @@ bool sn_fwd_remove(struct sn_fwd_table *t, int id, GError **err)
 	return true;
 }
 
-const struct sn_fwd_stats *sn_fwd_stats(const struct sn_fwd *f)
+struct stats_call {
+	const struct sn_fwd *f;
+	struct sn_fwd_stats *out;
+};
+
+/* stats_in_thread() - in the forwarders' thread: copy the counters */
+static void stats_in_thread(void *data)
 {
-	if (f->tcp)
-		return sn_splice_stats(f->tcp);
-	if (f->udp)
-		return sn_udpfwd_stats(f->udp);
-	return NULL;
+	struct stats_call *c = data;
+
+	if (c->f->tcp)
+		*c->out = *sn_splice_stats(c->f->tcp);
+	else
+		*c->out = *sn_udpfwd_stats(c->f->udp);
+}
+
+bool sn_fwd_stats(const struct sn_fwd_table *t, const struct sn_fwd *f,
+		  struct sn_fwd_stats *out)
+{
+	struct stats_call c = { .f = f, .out = out };
+
+	if (!t->env || (!f->tcp && !f->udp))
+		return false;
+	sn_evloop_call(t->env->ev, stats_in_thread, &c);
+	return true;
 }

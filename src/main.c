@@ -171,10 +171,9 @@ static bool start_forwarding(struct sn_daemon *d, GError **err)
 	struct sn_config *cfg = &d->cfg;
 	struct sn_api_ctx ctx;
 
-	d->ev = sn_evloop_new(err);
+	d->ev = sn_evloop_new(cfg->busy_poll_us, err);
 	if (!d->ev)
 		return false;
-	sn_evloop_set_spin(d->ev, cfg->busy_poll_us);
 	sn_fwd_env_init(&d->env, d->ev, d->nsh);
 	sn_fwd_table_init(&d->fwds, sn_stack_slirp(d->stack), &d->env);
 	d->fwds.default_source_ip = cfg->keep_source_ip;
@@ -215,6 +214,12 @@ static bool daemon_start(struct sn_daemon *d, GError **err)
 	return true;
 }
 
+/* shutdown_forwarders() - in the forwarders' thread: reset connections */
+static void shutdown_forwarders(void *env)
+{
+	sn_splice_shutdown(env);
+}
+
 /* daemon_clear() - release everything, in reverse order of creation */
 static void daemon_clear(struct sn_daemon *d)
 {
@@ -231,7 +236,7 @@ static void daemon_clear(struct sn_daemon *d)
 		close(d->pidfd);
 	sn_api_free(d->api);
 	if (d->ev)
-		sn_splice_shutdown(&d->env);
+		sn_evloop_call(d->ev, shutdown_forwarders, &d->env);
 	sn_fwd_table_clear(&d->fwds);
 	sn_evloop_free(d->ev);
 	sn_fwd_env_clear(&d->env);

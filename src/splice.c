@@ -50,8 +50,9 @@ struct sn_splice_fwd {
 	struct sn_fwd_spec spec;
 	struct sn_fwd_stats stats;
 	struct sockaddr_storage guest;
-	unsigned int refs; /* 1 while listening, plus one per connection */
-	guint backoff;
+	unsigned int refs;    /* 1 while listening, plus one per connection */
+	struct sn_ev backoff; /* timer while accept() pauses */
+	bool paused;
 	GQueue conns; /* struct conn, by its link */
 	GList link;   /* in env->splices */
 };
@@ -386,14 +387,15 @@ static void conn_new(struct sn_splice_fwd *f, int fd,
 
 static void listener_event(struct sn_ev *ev, uint32_t events);
 
-static gboolean listener_resume(gpointer data)
+static void listener_resume(struct sn_ev *ev, uint32_t events)
 {
-	struct sn_splice_fwd *f = data;
+	struct sn_splice_fwd *f =
+	    SN_CONTAINER_OF(ev, struct sn_splice_fwd, backoff);
 
-	f->backoff = 0;
+	(void)events;
+	f->paused = false;
 	if (f->fd >= 0)
 		sn_ev_add(f->env->ev, &f->ev, listener_event, f->fd, EPOLLIN);
-	return G_SOURCE_REMOVE;
 }
 
 /* accept_failed() - out of fds or memory: say so once, pause a moment */
@@ -411,7 +413,9 @@ static void accept_failed(struct sn_splice_fwd *f, int e)
 	if (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM)
 		return;
 	sn_ev_del(f->env->ev, f->fd);
-	f->backoff = g_timeout_add(SN_FWD_BACKOFF_MS, listener_resume, f);
+	f->paused = true;
+	sn_ev_timer(f->env->ev, &f->backoff, listener_resume,
+		    SN_FWD_BACKOFF_MS);
 }
 
 static void listener_event(struct sn_ev *ev, uint32_t events)
@@ -419,7 +423,7 @@ static void listener_event(struct sn_ev *ev, uint32_t events)
 	struct sn_splice_fwd *f = SN_CONTAINER_OF(ev, struct sn_splice_fwd, ev);
 
 	(void)events;
-	for (int i = 0; i < SN_ACCEPT_BATCH && f->fd >= 0 && !f->backoff; i++) {
+	for (int i = 0; i < SN_ACCEPT_BATCH && f->fd >= 0 && !f->paused; i++) {
 		struct sockaddr_storage peer;
 		socklen_t len = sizeof(peer);
 		int fd = accept4(f->fd, (struct sockaddr *)&peer, &len,
@@ -487,9 +491,7 @@ void sn_splice_close(struct sn_splice_fwd *f)
 {
 	if (!f || f->fd < 0)
 		return;
-	if (f->backoff)
-		g_source_remove(f->backoff);
-	f->backoff = 0;
+	sn_ev_timer(f->env->ev, &f->backoff, NULL, 0);
 	sn_ev_del(f->env->ev, f->fd);
 	close(f->fd);
 	f->fd = -1;

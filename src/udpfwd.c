@@ -38,8 +38,8 @@ struct sn_udp_fwd {
 	struct sn_fwd_spec spec;
 	struct sn_fwd_stats stats;
 	struct sockaddr_in guest;
-	GHashTable *flows; /* struct sockaddr_storage * -> struct flow * */
-	guint sweep;
+	GHashTable *flows;  /* struct sockaddr_storage * -> struct flow * */
+	struct sn_ev sweep; /* timer while flows exist */
 };
 
 struct flow {
@@ -256,7 +256,7 @@ static void flow_event(struct sn_ev *ev, uint32_t events)
 	}
 }
 
-static gboolean sweep(gpointer data);
+static void sweep(struct sn_ev *ev, uint32_t events);
 
 /* flow_open() - a flow for a new client; NULL (logged) on failure */
 static struct flow *flow_open(struct sn_udp_fwd *f,
@@ -295,8 +295,9 @@ static struct flow *flow_open(struct sn_udp_fwd *f,
 	g_hash_table_insert(f->flows, &fl->peer, fl);
 	f->stats.conns_open++;
 	f->stats.conns_total++;
-	if (!f->sweep)
-		f->sweep = g_timeout_add_seconds(SN_UDP_IDLE_S / 4, sweep, f);
+	if (!f->sweep.due_us)
+		sn_ev_timer(f->env->ev, &f->sweep, sweep,
+			    SN_UDP_IDLE_S / 4 * 1000);
 	return fl;
 fail:
 	f->stats.errors++;
@@ -321,16 +322,16 @@ static gboolean expired(gpointer key, gpointer value, gpointer cutoff)
 	return TRUE;
 }
 
-static gboolean sweep(gpointer data)
+static void sweep(struct sn_ev *ev, uint32_t events)
 {
-	struct sn_udp_fwd *f = data;
+	struct sn_udp_fwd *f = SN_CONTAINER_OF(ev, struct sn_udp_fwd, sweep);
 	gint64 cutoff = g_get_monotonic_time() - SN_UDP_IDLE_S * G_USEC_PER_SEC;
 
+	(void)events;
 	g_hash_table_foreach_remove(f->flows, expired, &cutoff);
 	if (g_hash_table_size(f->flows))
-		return G_SOURCE_CONTINUE;
-	f->sweep = 0;
-	return G_SOURCE_REMOVE;
+		sn_ev_timer(f->env->ev, &f->sweep, sweep,
+			    SN_UDP_IDLE_S / 4 * 1000);
 }
 
 /* host_event() - datagrams from clients: each to its flow */
@@ -414,8 +415,7 @@ void sn_udpfwd_free(struct sn_udp_fwd *f)
 
 	if (!f)
 		return;
-	if (f->sweep)
-		g_source_remove(f->sweep);
+	sn_ev_timer(f->env->ev, &f->sweep, NULL, 0);
 	g_hash_table_foreach_remove(f->flows, expired, &all);
 	g_hash_table_unref(f->flows);
 	sn_ev_del(f->env->ev, f->fd);
