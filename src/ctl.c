@@ -666,6 +666,30 @@ static char *list_mode(JsonObject *e)
 	return g_string_free(s, FALSE);
 }
 
+typedef bool (*row_fn)(struct table *t, JsonObject *e, guint i, GError **err);
+
+/* format_entries() - a reply's "entries" as a table, a row each by @row */
+static char *format_entries(JsonObject *root, guint ncols,
+			    const char *const *heads, const bool *right,
+			    row_fn row, GError **err)
+{
+	JsonArray *entries = reply_entries(root, err);
+	struct table t;
+
+	if (!entries)
+		return NULL;
+	table_init(&t, ncols, heads, right);
+	for (guint i = 0; i < json_array_get_length(entries); i++) {
+		JsonObject *e = entry_object(entries, i, err);
+
+		if (!e || !row(&t, e, i, err)) {
+			g_ptr_array_free(t.cells, TRUE);
+			return NULL;
+		}
+	}
+	return table_render(&t);
+}
+
 /* list_row() - one forward of list_hostfwd as a table row */
 static bool list_row(struct table *t, JsonObject *e, guint i, GError **err)
 {
@@ -695,21 +719,9 @@ static char *format_list(JsonObject *root, GError **err)
 	static const char *const heads[] = { "ID", "PROTO", "HOST", "GUEST",
 					     "MODE" };
 	static const bool right[] = { true, false, false, false, false };
-	JsonArray *entries = reply_entries(root, err);
-	struct table t;
 
-	if (!entries)
-		return NULL;
-	table_init(&t, G_N_ELEMENTS(heads), heads, right);
-	for (guint i = 0; i < json_array_get_length(entries); i++) {
-		JsonObject *e = entry_object(entries, i, err);
-
-		if (!e || !list_row(&t, e, i, err)) {
-			g_ptr_array_free(t.cells, TRUE);
-			return NULL;
-		}
-	}
-	return table_render(&t);
+	return format_entries(root, G_N_ELEMENTS(heads), heads, right, list_row,
+			      err);
 }
 
 /*
@@ -774,21 +786,9 @@ static char *format_stats(JsonObject *root, GError **err)
 					     "FROM-GUEST", "ERRORS" };
 	static const bool right[] = { true, false, false, true,
 				      true, true,  true,  true };
-	JsonArray *entries = reply_entries(root, err);
-	struct table t;
 
-	if (!entries)
-		return NULL;
-	table_init(&t, G_N_ELEMENTS(heads), heads, right);
-	for (guint i = 0; i < json_array_get_length(entries); i++) {
-		JsonObject *e = entry_object(entries, i, err);
-
-		if (!e || !stats_row(&t, e, i, err)) {
-			g_ptr_array_free(t.cells, TRUE);
-			return NULL;
-		}
-	}
-	return table_render(&t);
+	return format_entries(root, G_N_ELEMENTS(heads), heads, right,
+			      stats_row, err);
 }
 
 /* info_value() - a get_info member's value as text (g_free) */
