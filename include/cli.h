@@ -18,6 +18,9 @@
 #define SN_MTU_MIN_IPV6 1280
 /* Longest --busy-poll, in microseconds. */
 #define SN_BUSY_POLL_MAX 10000
+/* --udp-timeout: default and longest, in seconds. */
+#define SN_UDP_TIMEOUT_DEFAULT 60
+#define SN_UDP_TIMEOUT_MAX     86400
 
 enum sn_netns_type { SN_NETNS_PID, SN_NETNS_PATH };
 
@@ -52,8 +55,9 @@ struct sn_config {
 	gboolean debug;
 
 	/* Forwarders (ours) */
-	gboolean keep_source_ip;   /* source_ip's default */
-	unsigned int busy_poll_us; /* --busy-poll */
+	gboolean keep_source_ip;    /* source_ip's default */
+	unsigned int busy_poll_us;  /* --busy-poll */
+	unsigned int udp_timeout_s; /* --udp-timeout */
 
 	/* Actions that end parsing */
 	gboolean show_help;

@@ -50,6 +50,7 @@ struct sn_fwd_env {
 	bool srcip_ready; /* the namespace's mark rule and table are set */
 	GQueue splices;	  /* TCP forwards alive: listening, or with conns */
 	char *dgram;	  /* SN_UDP_DGRAM_MAX bytes for the UDP forwarders */
+	unsigned int udp_idle_s; /* UDP flows idle this long are closed */
 	struct sn_ratelimit rl_accept;
 	struct sn_ratelimit rl_conn;
 };

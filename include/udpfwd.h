@@ -5,10 +5,12 @@
 
 #include <glib.h>
 
+#include "cli.h"
 #include "fastfwd.h"
 
-/* A flow that carried nothing either way for this long is closed. */
-#define SN_UDP_IDLE_S 60
+/* A flow that carried nothing either way for this long is closed (the
+ * default of --udp-timeout). */
+#define SN_UDP_IDLE_S SN_UDP_TIMEOUT_DEFAULT
 /* Clients tracked at once per forward; datagrams from more are dropped. */
 #define SN_UDP_FLOWS_MAX 4096
 

@@ -110,6 +110,23 @@ static gboolean opt_busy_poll(const char *name, const char *value,
 	return TRUE;
 }
 
+/* opt_udp_timeout() - --udp-timeout: seconds, 1 to a day */
+static gboolean opt_udp_timeout(const char *name, const char *value,
+				gpointer data, GError **err)
+{
+	struct sn_config *cfg = data;
+	unsigned long v;
+
+	if (!parse_uint(value, SN_UDP_TIMEOUT_MAX, &v) || !v)
+		return cli_error(err,
+				 "%s=%s: expected seconds, an integer from "
+				 "1 to %d (default %d)",
+				 name, value, SN_UDP_TIMEOUT_MAX,
+				 SN_UDP_TIMEOUT_DEFAULT);
+	cfg->udp_timeout_s = (unsigned int)v;
+	return TRUE;
+}
+
 /* opt_cidr() - --cidr: the guest network */
 static gboolean opt_cidr(const char *name, const char *value, gpointer data,
 			 GError **err)
@@ -249,6 +266,10 @@ static GOptionEntry *cli_entries(struct sn_config *cfg)
 		  "after forwarded traffic, poll this many microseconds before "
 		  "sleeping (lower latency, more CPU; default 0)",
 		  "USEC" },
+		{ "udp-timeout", 0, 0, G_OPTION_ARG_CALLBACK, opt_udp_timeout,
+		  "close a forwarded UDP flow idle this many seconds "
+		  "(default 60)",
+		  "SECONDS" },
 		{ "debug", 0, 0, G_OPTION_ARG_NONE, &cfg->debug,
 		  "log more (API requests, libslirp's guest errors)", NULL },
 		{ "help", 'h', 0, G_OPTION_ARG_NONE, &cfg->show_help,
@@ -293,6 +314,7 @@ static void config_defaults(struct sn_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->mtu = SN_MTU_DEFAULT;
+	cfg->udp_timeout_s = SN_UDP_TIMEOUT_DEFAULT;
 	cfg->ready_fd = -1;
 	cfg->exit_fd = -1;
 	cfg->netns_type = SN_NETNS_PID;

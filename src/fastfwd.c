@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "fastfwd.h"
+#include "udpfwd.h"
 
 /* Empty pipes kept for reuse; more are closed. */
 #define SN_PIPE_POOL_MAX 16
@@ -26,6 +27,7 @@ void sn_fwd_env_init(struct sn_fwd_env *env, struct sn_evloop *ev,
 	*env = (struct sn_fwd_env){ .ev = ev, .nsh = nsh };
 	env->pipes = g_array_new(FALSE, FALSE, sizeof(struct pipe_pair));
 	env->pipe_size = SN_PIPE_SIZE;
+	env->udp_idle_s = SN_UDP_IDLE_S;
 }
 
 void sn_fwd_env_clear(struct sn_fwd_env *env)

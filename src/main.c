@@ -175,6 +175,7 @@ static bool start_forwarding(struct sn_daemon *d, GError **err)
 	if (!d->ev)
 		return false;
 	sn_fwd_env_init(&d->env, d->ev, d->nsh);
+	d->env.udp_idle_s = cfg->udp_timeout_s;
 	sn_fwd_table_init(&d->fwds, sn_stack_slirp(d->stack), &d->env);
 	d->fwds.default_source_ip = cfg->keep_source_ip;
 	if (!cfg->api_socket)

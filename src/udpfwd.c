@@ -16,7 +16,8 @@
  * goes out of the host socket to that sender. The socket is not connected:
  * a guest service bound to 0.0.0.0 may answer from another of its
  * addresses (to 127.0.0.2 it answers from 127.0.0.1), as it would to any
- * client. A flow that moved nothing for SN_UDP_IDLE_S is closed (a timer
+ * client. A flow that moved nothing for --udp-timeout (SN_UDP_IDLE_S by
+ * default) is closed (a timer
  * sweeps every quarter of that while flows exist).
  *
  * With source_ip, the flow's socket is transparent and bound to the
@@ -258,6 +259,13 @@ static void flow_event(struct sn_ev *ev, uint32_t events)
 
 static void sweep(struct sn_ev *ev, uint32_t events);
 
+/* sweep_ms() - how often idle flows are looked for: a quarter of the
+ * timeout, so a flow lives at most 1.25 times it */
+static unsigned int sweep_ms(const struct sn_fwd_env *env)
+{
+	return env->udp_idle_s * 1000 / 4 ?: 1;
+}
+
 /* flow_open() - a flow for a new client; NULL (logged) on failure */
 static struct flow *flow_open(struct sn_udp_fwd *f,
 			      const struct sockaddr_storage *peer)
@@ -296,8 +304,7 @@ static struct flow *flow_open(struct sn_udp_fwd *f,
 	f->stats.conns_open++;
 	f->stats.conns_total++;
 	if (!f->sweep.due_us)
-		sn_ev_timer(f->env->ev, &f->sweep, sweep,
-			    SN_UDP_IDLE_S / 4 * 1000);
+		sn_ev_timer(f->env->ev, &f->sweep, sweep, sweep_ms(f->env));
 	return fl;
 fail:
 	f->stats.errors++;
@@ -325,13 +332,13 @@ static gboolean expired(gpointer key, gpointer value, gpointer cutoff)
 static void sweep(struct sn_ev *ev, uint32_t events)
 {
 	struct sn_udp_fwd *f = SN_CONTAINER_OF(ev, struct sn_udp_fwd, sweep);
-	gint64 cutoff = g_get_monotonic_time() - SN_UDP_IDLE_S * G_USEC_PER_SEC;
+	gint64 cutoff = g_get_monotonic_time() -
+			(gint64)f->env->udp_idle_s * G_USEC_PER_SEC;
 
 	(void)events;
 	g_hash_table_foreach_remove(f->flows, expired, &cutoff);
 	if (g_hash_table_size(f->flows))
-		sn_ev_timer(f->env->ev, &f->sweep, sweep,
-			    SN_UDP_IDLE_S / 4 * 1000);
+		sn_ev_timer(f->env->ev, &f->sweep, sweep, sweep_ms(f->env));
 }
 
 /* host_event() - datagrams from clients: each to its flow */

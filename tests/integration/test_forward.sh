@@ -181,7 +181,7 @@ FIRST_PID=$SN_PID FIRST_API=$SN_API
 sn_container
 SN_API="$SN_WORK/api2.sock"
 SN_LOG="$SN_WORK/slirpnetd2.log"
-sn_start -c --keep-source-ip --busy-poll=200 -a "$SN_API" "$CPID"
+sn_start -c --keep-source-ip --busy-poll=200 --udp-timeout=1 -a "$SN_API" "$CPID"
 bg nsx socat TCP-LISTEN:8085,fork,reuseaddr SYSTEM:'echo $SOCAT_PEERADDR $SOCAT_PEERPORT'
 listening 8085
 add '"proto":"tcp","host_port":28085,"guest_port":8085' >/dev/null
@@ -194,6 +194,25 @@ sleep 2
 t1=$(awk '{ print $14 + $15 }' /proc/"$SN_PID"/stat)
 [ "$t1" = "$t0" ] || fail "--busy-poll: the idle daemon used $((t1 - t0)) ticks of CPU in 2 s"
 ok "--keep-source-ip: the guest saw $got; with --busy-poll=200 the idle daemon used no CPU"
+
+# --udp-timeout: an idle flow is closed, and the client's next datagram
+# opens a new one
+bg udp_server 5355
+listening 5355 udp
+UDP2=$(add '"proto":"udp","host_addr":"127.0.0.1","host_port":25355,"guest_port":5355')
+coproc UDPC { timeout 30 socat - UDP:127.0.0.1:25355,bind=127.0.0.1:40005; }
+SN_PIDS+=($UDPC_PID)
+echo first >&"${UDPC[1]}"
+read -r -t 10 line <&"${UDPC[0]}" && [ "$line" = echo:first ] || fail "--udp-timeout: no first reply"
+[ "$(stat_of "$UDP2" connections_open)" = 1 ] || fail "--udp-timeout: flows open: $(stat_of "$UDP2" connections_open)"
+wait_for sh -c "[ \"\$(printf '%s' '{\"execute\":\"get_stats\"}' | timeout 5 ncat -U '$SN_API' |
+	jq '.return.entries[] | select(.id == $UDP2) | .connections_open')\" = 0 ]" ||
+	fail "--udp-timeout=1: the idle flow is still open after 10 s"
+echo second >&"${UDPC[1]}"
+read -r -t 10 line <&"${UDPC[0]}" && [ "$line" = echo:second ] || fail "--udp-timeout: no reply after the flow expired"
+[ "$(stat_of "$UDP2" connections_total)" = 2 ] || fail "--udp-timeout: flows opened: $(stat_of "$UDP2" connections_total), not 2"
+exec {UDPC[1]}>&-
+ok "--udp-timeout=1: the idle flow closed; the client's next datagram opened another"
 SN_PID=$FIRST_PID SN_API=$FIRST_API SN_LOG="$SN_WORK/slirpnetd.log"
 
 kill -0 "$SN_PID" || fail "the daemon died"

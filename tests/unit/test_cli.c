@@ -60,6 +60,9 @@ START_TEST(defaults)
 	ck_assert_ptr_null(c.userns_path);
 	ck_assert_ptr_null(c.outbound_addr);
 	ck_assert(!c.has_mac);
+	ck_assert(!c.keep_source_ip);
+	ck_assert_uint_eq(c.busy_poll_us, 0);
+	ck_assert_uint_eq(c.udp_timeout_s, 60);
 	ck_assert_str_eq(inet_ntop(AF_INET, &c.addrs.guest, b, sizeof(b)),
 			 "10.0.2.100");
 	sn_config_clear(&c);
@@ -112,11 +115,12 @@ START_TEST(every_flag)
 			"--cidr=10.9.0.0/16", "--disable-dns",
 			"--outbound-addr=127.0.0.1", "--outbound-addr6=::1",
 			"--macaddress=02:00:00:00:00:07", "--target-type=netns",
-			"--debug", "--keep-source-ip", "--busy-poll=150", "99",
-			"eth7", NULL));
+			"--debug", "--keep-source-ip", "--busy-poll=150",
+			"--udp-timeout=5", "99", "eth7", NULL));
 	ck_assert(c.configure && c.enable_ipv6 && c.disable_dns && c.debug);
 	ck_assert(c.keep_source_ip);
 	ck_assert_uint_eq(c.busy_poll_us, 150);
+	ck_assert_uint_eq(c.udp_timeout_s, 5);
 	ck_assert_int_eq(c.exit_fd, 7);
 	ck_assert_int_eq(c.ready_fd, 8);
 	ck_assert_uint_eq(c.mtu, 9000);
@@ -215,6 +219,8 @@ START_TEST(bad_values)
 	expect_error("expected microseconds", "--busy-poll=-1", "1");
 	expect_error("expected microseconds", "--busy-poll=10001", "1");
 	expect_error("expected microseconds", "--busy-poll=fast", "1");
+	expect_error("expected seconds", "--udp-timeout=0", "1");
+	expect_error("expected seconds", "--udp-timeout=86401", "1");
 	expect_error("--bogus", "--bogus", "1");
 	expect_error("is not a PID", "abc");
 	expect_error("is not a PID", "0");
