@@ -15,6 +15,7 @@
 
 #include "api.h"
 #include "log.h"
+#include "notify.h"
 #include "version.h"
 
 /* How much of a request --debug shows. */
@@ -260,6 +261,7 @@ static char *handle_add(struct sn_fwd_table *fwds, struct in_addr default_guest,
 		g_warning("api: %s", what);
 		return reply_error(what);
 	}
+	sn_notify_status(fwds->fwds->len);
 	return reply_return(id);
 }
 
@@ -355,6 +357,7 @@ static char *handle_remove(struct sn_fwd_table *fwds, JsonObject *args)
 	if (!node_int(arg(args, "id"), 1, INT_MAX, &id) ||
 	    !sn_fwd_remove(fwds, (int)id, &err))
 		return reply_error("remove_hostfwd: bad arguments.id");
+	sn_notify_status(fwds->fwds->len);
 	return reply_return(-1);
 }
 

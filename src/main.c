@@ -13,6 +13,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "notify.h"
 #include "splice.h"
 #include "version.h"
 
@@ -29,6 +30,7 @@ static void print_version(void)
 static void daemon_stop(struct sn_daemon *d, int status, const char *why)
 {
 	g_message("%s; exiting", why);
+	sn_notify_stopping();
 	d->exit_status = status;
 	g_main_loop_quit(d->loop);
 }
@@ -212,6 +214,7 @@ static bool daemon_start(struct sn_daemon *d, GError **err)
 	if (!install_watches(d, err))
 		return false;
 	signal_ready(d);
+	sn_notify_ready(d->fwds.fwds ? d->fwds.fwds->len : 0);
 	return true;
 }
 
