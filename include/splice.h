@@ -25,7 +25,8 @@ struct sn_splice_fwd *sn_splice_new(struct sn_fwd_env *env,
  */
 void sn_splice_close(struct sn_splice_fwd *f);
 
-/* sn_splice_shutdown() - reset every connection of every forward, at exit */
+/* sn_splice_shutdown() - reset every connection of every forward, at exit;
+ * the listening sockets stay for sn_splice_close() */
 void sn_splice_shutdown(struct sn_fwd_env *env);
 
 const struct sn_fwd_stats *sn_splice_stats(const struct sn_splice_fwd *f);

@@ -511,12 +511,12 @@ void sn_splice_shutdown(struct sn_fwd_env *env)
 		struct sn_splice_fwd *f = l->data;
 
 		l = l->next;
-		/* A reference of our own: the last conn_close() would free it
-		 */
+		/* A reference of our own, so that the last conn_close() does
+		 * not free it under us; a forward still listening keeps its
+		 * table's reference, dropped by sn_splice_close() */
 		f->refs++;
 		while (f->conns.head)
 			conn_close(f->conns.head->data, true);
-		sn_splice_close(f);
 		fwd_unref(f);
 	}
 }
