@@ -58,6 +58,7 @@ struct sn_config {
 	gboolean keep_source_ip;    /* source_ip's default */
 	unsigned int busy_poll_us;  /* --busy-poll */
 	unsigned int udp_timeout_s; /* --udp-timeout */
+	char *state_file; /* --state-file: forwards kept here, or NULL */
 
 	/* Actions that end parsing */
 	gboolean show_help;

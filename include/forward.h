@@ -24,6 +24,16 @@ struct sn_fwd {
 /* Hard cap on forwards, so that an API client cannot exhaust memory/fds. */
 #define SN_FWD_MAX 4096
 
+struct sn_fwd_table;
+
+/*
+ * sn_fwd_save_fn - keeps a copy of the table somewhere (--state-file):
+ * called after each change, before it is acknowledged
+ * Return: true, or false with @err, and the change is undone
+ */
+typedef bool (*sn_fwd_save_fn)(const struct sn_fwd_table *t, void *data,
+			       GError **err);
+
 struct sn_fwd_table {
 	Slirp *slirp;
 	struct sn_fwd_env *env;	       /* NULL: libslirp's hostfwd only */
@@ -31,6 +41,8 @@ struct sn_fwd_table {
 	bool default_source_ip;	       /* --keep-source-ip */
 	GPtrArray *fwds; /* struct sn_fwd *, in the order they were added */
 	int next_id;
+	sn_fwd_save_fn save; /* NULL: changes are kept nowhere else */
+	void *save_data;
 };
 
 #define SN_FWD_ERROR (sn_fwd_error_quark())
@@ -40,6 +52,7 @@ enum sn_fwd_error {
 	SN_FWD_ERROR_BACKEND,	/* the host socket could not be had */
 	SN_FWD_ERROR_LIMIT,	/* SN_FWD_MAX reached */
 	SN_FWD_ERROR_INVALID,	/* a combination the mode cannot do */
+	SN_FWD_ERROR_SAVE,	/* t->save failed: the change was undone */
 };
 
 /*
@@ -53,12 +66,24 @@ void sn_fwd_table_clear(struct sn_fwd_table *t);
 
 /*
  * sn_fwd_add() - start forwarding @spec; on success *@id is its new id
+ * If t->save fails, the forward is stopped again (SN_FWD_ERROR_SAVE).
  * Return: true on success, false with @err (SN_FWD_ERROR_*)
  */
 bool sn_fwd_add(struct sn_fwd_table *t, const struct sn_fwd_spec *spec, int *id,
 		GError **err);
 
-/* sn_fwd_remove() - stop forward @id. Return: true, or false with @err */
+/*
+ * sn_fwd_add_with_id() - sn_fwd_add() keeping id @id (from 1, unused), as
+ * when forwards are restored; next_id moves past it
+ * Return: true on success, false with @err (SN_FWD_ERROR_*)
+ */
+bool sn_fwd_add_with_id(struct sn_fwd_table *t, const struct sn_fwd_spec *spec,
+			int id, GError **err);
+
+/*
+ * sn_fwd_remove() - stop forward @id; it keeps running if t->save fails
+ * Return: true, or false with @err
+ */
 bool sn_fwd_remove(struct sn_fwd_table *t, int id, GError **err);
 
 /* sn_fwd_stats() - copy @f's counters to @out; false if libslirp's */

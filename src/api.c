@@ -253,10 +253,14 @@ static char *handle_add(struct sn_fwd_table *fwds, struct in_addr default_guest,
 	    fwds->default_mode != SN_FWD_MODE_SLIRP)
 		spec.source_ip = fwds->default_source_ip;
 	if (!sn_fwd_add(fwds, &spec, &id, &err)) {
-		/* slirp4netns's words first, for clients that match them */
+		/* slirp4netns's words first, for clients that match them;
+		 * a state file that could not be written is not libslirp's */
+		bool saving =
+		    g_error_matches(err, SN_FWD_ERROR, SN_FWD_ERROR_SAVE);
 		g_autofree char *what = g_strconcat(
-		    "add_hostfwd: slirp_add_hostfwd failed: ", err->message,
-		    NULL);
+		    saving ? "add_hostfwd: "
+			   : "add_hostfwd: slirp_add_hostfwd failed: ",
+		    err->message, NULL);
 
 		g_warning("api: %s", what);
 		return reply_error(what);
@@ -354,9 +358,17 @@ static char *handle_remove(struct sn_fwd_table *fwds, JsonObject *args)
 	g_autoptr(GError) err = NULL;
 	gint64 id;
 
-	if (!node_int(arg(args, "id"), 1, INT_MAX, &id) ||
-	    !sn_fwd_remove(fwds, (int)id, &err))
+	if (!node_int(arg(args, "id"), 1, INT_MAX, &id))
 		return reply_error("remove_hostfwd: bad arguments.id");
+	if (!sn_fwd_remove(fwds, (int)id, &err)) {
+		g_autofree char *what = NULL;
+
+		if (!g_error_matches(err, SN_FWD_ERROR, SN_FWD_ERROR_SAVE))
+			return reply_error("remove_hostfwd: bad arguments.id");
+		what = g_strconcat("remove_hostfwd: ", err->message, NULL);
+		g_warning("api: %s", what);
+		return reply_error(what);
+	}
 	sn_notify_status(fwds->fwds->len);
 	return reply_return(-1);
 }

@@ -270,6 +270,10 @@ static GOptionEntry *cli_entries(struct sn_config *cfg)
 		  "close a forwarded UDP flow idle this many seconds "
 		  "(default 60)",
 		  "SECONDS" },
+		{ "state-file", 0, 0, G_OPTION_ARG_FILENAME, &cfg->state_file,
+		  "keep the forwards in this file (JSON), saved before each "
+		  "change is acknowledged and restored at start-up",
+		  "PATH" },
 		{ "debug", 0, 0, G_OPTION_ARG_NONE, &cfg->debug,
 		  "log more (API requests, libslirp's guest errors)", NULL },
 		{ "help", 'h', 0, G_OPTION_ARG_NONE, &cfg->show_help,
@@ -399,6 +403,9 @@ static bool check_combinations(struct sn_config *cfg, GError **err)
 				     1);
 	if (cfg->api_socket && !*cfg->api_socket)
 		return cli_error(err, "--api-socket: the path is empty");
+	if (cfg->state_file && !*cfg->state_file)
+		return cli_error(err, "--state-file: the path is empty; name "
+				      "the file that keeps the forwards");
 	if (cfg->ready_fd >= 0 && cfg->ready_fd == cfg->exit_fd)
 		return cli_error(err, "--ready-fd and --exit-fd must be "
 				      "different descriptors");
@@ -440,5 +447,6 @@ void sn_config_clear(struct sn_config *cfg)
 	g_free(cfg->outbound_addr);
 	g_free(cfg->outbound_addr6);
 	g_free(cfg->api_socket);
+	g_free(cfg->state_file);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -107,6 +107,8 @@ void sn_fwd_table_init(struct sn_fwd_table *t, Slirp *slirp,
 	t->default_mode = env ? SN_FWD_MODE_SPLICE : SN_FWD_MODE_SLIRP;
 	t->fwds = g_ptr_array_new();
 	t->next_id = 1;
+	t->save = NULL;
+	t->save_data = NULL;
 }
 
 /*
@@ -218,8 +220,21 @@ static bool fast_add(struct sn_fwd_table *t, struct sn_fwd *f, GError **err)
 	return f->udp || f->tcp;
 }
 
-bool sn_fwd_add(struct sn_fwd_table *t, const struct sn_fwd_spec *spec, int *id,
-		GError **err)
+/* table_save() - t->save, if any; its error becomes SN_FWD_ERROR_SAVE */
+static bool table_save(struct sn_fwd_table *t, const char *undone, GError **err)
+{
+	g_autoptr(GError) e = NULL;
+
+	if (!t->save || t->save(t, t->save_data, &e))
+		return true;
+	g_set_error(err, SN_FWD_ERROR, SN_FWD_ERROR_SAVE, "%s; %s", e->message,
+		    undone);
+	return false;
+}
+
+/* fwd_start() - check @spec, resolve its defaults and start carrying it */
+static struct sn_fwd *fwd_start(struct sn_fwd_table *t,
+				const struct sn_fwd_spec *spec, GError **err)
 {
 	struct sn_fwd *f = g_new0(struct sn_fwd, 1);
 	bool ok;
@@ -235,27 +250,74 @@ bool sn_fwd_add(struct sn_fwd_table *t, const struct sn_fwd_spec *spec, int *id,
 		ok = slirp_add(t->slirp, &f->spec, err);
 	else if (ok)
 		ok = fast_add(t, f, err);
-	if (!ok) {
-		g_free(f);
+	if (!ok)
+		g_clear_pointer(&f, g_free);
+	return f;
+}
+
+/* fwd_insert() - start @spec as forward @id, saved (or undone) */
+static bool fwd_insert(struct sn_fwd_table *t, const struct sn_fwd_spec *spec,
+		       int id, GError **err)
+{
+	struct sn_fwd *f = fwd_start(t, spec, err);
+
+	if (!f)
+		return false;
+	f->id = id;
+	if (id >= t->next_id)
+		t->next_id = id + 1;
+	g_ptr_array_add(t->fwds, f);
+	if (table_save(t, "the forward was not added", err))
+		return true;
+	g_ptr_array_remove_index(t->fwds, t->fwds->len - 1);
+	fwd_stop(t, f);
+	return false;
+}
+
+bool sn_fwd_add(struct sn_fwd_table *t, const struct sn_fwd_spec *spec, int *id,
+		GError **err)
+{
+	int want = t->next_id;
+
+	if (!fwd_insert(t, spec, want, err))
+		return false;
+	*id = want;
+	return true;
+}
+
+bool sn_fwd_add_with_id(struct sn_fwd_table *t, const struct sn_fwd_spec *spec,
+			int id, GError **err)
+{
+	if (id < 1 || id == INT_MAX) {
+		g_set_error(err, SN_FWD_ERROR, SN_FWD_ERROR_INVALID,
+			    "id %d is out of range (1 to %d)", id, INT_MAX - 1);
 		return false;
 	}
-	f->id = t->next_id++;
-	g_ptr_array_add(t->fwds, f);
-	*id = f->id;
-	return true;
+	if (find_index(t, id) >= 0) {
+		g_set_error(err, SN_FWD_ERROR, SN_FWD_ERROR_INVALID,
+			    "id %d is already in use", id);
+		return false;
+	}
+	return fwd_insert(t, spec, id, err);
 }
 
 bool sn_fwd_remove(struct sn_fwd_table *t, int id, GError **err)
 {
 	int i = find_index(t, id);
+	struct sn_fwd *f;
 
 	if (i < 0) {
 		g_set_error(err, SN_FWD_ERROR, SN_FWD_ERROR_NOT_FOUND,
 			    "no forward with id %d", id);
 		return false;
 	}
-	fwd_stop(t, g_ptr_array_index(t->fwds, i));
-	g_ptr_array_remove_index(t->fwds, (guint)i);
+	/* out of the table, but still running until the change is saved */
+	f = g_ptr_array_steal_index(t->fwds, (guint)i);
+	if (!table_save(t, "the forward was kept", err)) {
+		g_ptr_array_insert(t->fwds, i, f);
+		return false;
+	}
+	fwd_stop(t, f);
 	return true;
 }
 

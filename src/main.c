@@ -15,6 +15,7 @@
 #include "log.h"
 #include "notify.h"
 #include "splice.h"
+#include "state.h"
 #include "version.h"
 
 /* print_version() - slirp4netns's --version layout (tools parse it) */
@@ -167,7 +168,10 @@ static void raise_fd_limit(void)
 			g_strerror(errno));
 }
 
-/* start_forwarding() - the fast forwarders, the table and the API */
+/*
+ * start_forwarding() - the fast forwarders, the table (with the forwards
+ * of --state-file, before anyone is told we are ready) and the API
+ */
 static bool start_forwarding(struct sn_daemon *d, GError **err)
 {
 	struct sn_config *cfg = &d->cfg;
@@ -180,6 +184,9 @@ static bool start_forwarding(struct sn_daemon *d, GError **err)
 	d->env.udp_idle_s = cfg->udp_timeout_s;
 	sn_fwd_table_init(&d->fwds, sn_stack_slirp(d->stack), &d->env);
 	d->fwds.default_source_ip = cfg->keep_source_ip;
+	if (cfg->state_file &&
+	    !sn_state_restore(cfg->state_file, &d->fwds, err))
+		return false;
 	if (!cfg->api_socket)
 		return true;
 	ctx = (struct sn_api_ctx){ .fwds = &d->fwds,

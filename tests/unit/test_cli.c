@@ -57,6 +57,7 @@ START_TEST(defaults)
 	ck_assert_int_eq(c.exit_fd, -1);
 	ck_assert(!c.enable_ipv6 && !c.disable_host_loopback && !c.disable_dns);
 	ck_assert_ptr_null(c.api_socket);
+	ck_assert_ptr_null(c.state_file);
 	ck_assert_ptr_null(c.userns_path);
 	ck_assert_ptr_null(c.outbound_addr);
 	ck_assert(!c.has_mac);
@@ -116,7 +117,9 @@ START_TEST(every_flag)
 			"--outbound-addr=127.0.0.1", "--outbound-addr6=::1",
 			"--macaddress=02:00:00:00:00:07", "--target-type=netns",
 			"--debug", "--keep-source-ip", "--busy-poll=150",
-			"--udp-timeout=5", "99", "eth7", NULL));
+			"--udp-timeout=5", "--state-file=/var/lib/s.json", "99",
+			"eth7", NULL));
+	ck_assert_str_eq(c.state_file, "/var/lib/s.json");
 	ck_assert(c.configure && c.enable_ipv6 && c.disable_dns && c.debug);
 	ck_assert(c.keep_source_ip);
 	ck_assert_uint_eq(c.busy_poll_us, 150);
@@ -164,7 +167,7 @@ START_TEST(help_and_version)
 		"--outbound-addr6", "--disable-dns",
 		"--macaddress",	    "--target-type",
 		"--help",	    "--version",
-		"--debug",
+		"--debug",	    "--state-file",
 	};
 	char *help = sn_cli_help();
 	size_t i;
@@ -239,6 +242,7 @@ START_TEST(bad_values)
 	    ".sock",
 	    "1");
 	expect_error("the path is empty", "-a", "", "1");
+	expect_error("--state-file: the path is empty", "--state-file=", "1");
 }
 END_TEST
 
