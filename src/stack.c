@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "guard.h"
 #include "log.h"
 #include "stack.h"
 #include "tap.h"
@@ -347,7 +348,8 @@ static void tap_input(struct sn_stack *s)
 	for (i = 0; i < SN_TAP_BATCH; i++) {
 		n = read(s->tapfd, s->frame, sizeof(s->frame));
 		if (n > 0) {
-			slirp_input(s->slirp, s->frame, (int)n);
+			if (sn_guard_frame(s->frame, (size_t)n))
+				slirp_input(s->slirp, s->frame, (int)n);
 			continue;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
