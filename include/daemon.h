@@ -27,6 +27,8 @@ struct sn_daemon {
 	int pidfd;	  /* the target process, in PID mode; else -1 */
 	guint exit_watch; /* --exit-fd */
 	guint pid_watch;  /* pidfd */
+	int helper_pidfd; /* the namespace helper; -1 if none */
+	guint helper_watch;
 	guint sig_watch[3];
 	int exit_status;
 };

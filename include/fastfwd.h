@@ -51,6 +51,8 @@ struct sn_fwd_env {
 	GQueue splices;	  /* TCP forwards alive: listening, or with conns */
 	char *dgram;	  /* SN_UDP_DGRAM_MAX bytes for the UDP forwarders */
 	unsigned int udp_idle_s; /* UDP flows idle this long are closed */
+	unsigned int fds_max;	 /* fds the forwarders may hold at once */
+	unsigned int fds_used;
 	struct sn_ratelimit rl_accept;
 	struct sn_ratelimit rl_conn;
 };
@@ -64,6 +66,21 @@ struct sn_fwd_env {
 void sn_fwd_env_init(struct sn_fwd_env *env, struct sn_evloop *ev,
 		     struct sn_nshelper *nsh);
 void sn_fwd_env_clear(struct sn_fwd_env *env);
+
+/*
+ * The forwarders keep to an fd budget: the open file limit, less what the
+ * daemon held when they started, less SN_FD_RESERVE for the control socket
+ * and libslirp. At the budget, new TCP connections are refused (reset) and
+ * new UDP clients dropped, with one message per interval; existing ones and
+ * the API keep working.
+ */
+#define SN_FD_RESERVE 32
+
+/* sn_fwd_fds_init() - set the budget from RLIMIT_NOFILE, after raising it */
+void sn_fwd_fds_init(struct sn_fwd_env *env);
+/* sn_fwd_fds_take() - reserve @n fds; false when over the budget */
+bool sn_fwd_fds_take(struct sn_fwd_env *env, unsigned int n);
+void sn_fwd_fds_give(struct sn_fwd_env *env, unsigned int n);
 
 /* sn_fwd_pipe_get() - an empty non-blocking pipe. Return: 0 or -errno */
 int sn_fwd_pipe_get(struct sn_fwd_env *env, int p[2]);

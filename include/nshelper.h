@@ -53,6 +53,9 @@ bool sn_nshelper_srcip_setup(struct sn_nshelper *h, GError **err);
 bool sn_nshelper_rule(struct sn_nshelper *h, bool add,
 		      const struct sn_nl_rule *r, GError **err);
 
+/* sn_nshelper_exit_cause() - how the helper ended, for a message */
+char *sn_nshelper_exit_cause(const struct sn_nshelper *h);
+
 /* sn_nshelper_pid() - the helper's PID, for messages and tests */
 pid_t sn_nshelper_pid(const struct sn_nshelper *h);
 

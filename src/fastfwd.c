@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "fastfwd.h"
@@ -56,8 +57,12 @@ int sn_fwd_pipe_get(struct sn_fwd_env *env, int p[2])
 		g_array_set_size(env->pipes, env->pipes->len - 1);
 		return 0;
 	}
-	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
+	if (!sn_fwd_fds_take(env, 2))
+		return -EMFILE;
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) {
+		sn_fwd_fds_give(env, 2);
 		return -errno;
+	}
 	/* Best effort: a smaller pipe only means more system calls. */
 	if (fcntl(p[0], F_SETPIPE_SZ, env->pipe_size) < 0)
 		fcntl(p[0], F_SETPIPE_SZ, 64 * 1024);
@@ -75,8 +80,45 @@ void sn_fwd_pipe_put(struct sn_fwd_env *env, int p[2])
 	} else {
 		close(p[0]);
 		close(p[1]);
+		sn_fwd_fds_give(env, 2);
 	}
 	p[0] = p[1] = -1;
+}
+
+/* count_open_fds() - how many fds this process has open now */
+static unsigned int count_open_fds(void)
+{
+	g_autoptr(GDir) d = g_dir_open("/proc/self/fd", 0, NULL);
+	unsigned int n = 0;
+
+	while (d && g_dir_read_name(d))
+		n++;
+	return n;
+}
+
+void sn_fwd_fds_init(struct sn_fwd_env *env)
+{
+	struct rlimit rl;
+	unsigned int used = count_open_fds() + SN_FD_RESERVE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		rl.rlim_cur = 1u << 20;
+	env->fds_max =
+	    rl.rlim_cur > used ? (unsigned int)rl.rlim_cur - used : 0;
+	env->fds_used = 0;
+}
+
+bool sn_fwd_fds_take(struct sn_fwd_env *env, unsigned int n)
+{
+	if (env->fds_used + n > env->fds_max)
+		return false;
+	env->fds_used += n;
+	return true;
+}
+
+void sn_fwd_fds_give(struct sn_fwd_env *env, unsigned int n)
+{
+	env->fds_used -= MIN(n, env->fds_used);
 }
 
 char *sn_fwd_spec_host(const struct sn_fwd_spec *spec)

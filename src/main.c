@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "guard.h"
 #include "log.h"
 #include "notify.h"
 #include "splice.h"
@@ -92,6 +93,40 @@ static bool check_fd_open(int fd, const char *flag, GError **err)
 	return false;
 }
 
+/* on_helper_exit() - the namespace helper died: no socket can be made in
+ * the namespace any more, so forwards are broken; exit with an error so
+ * that whoever started slirpnetd (systemd, podman) can tell and restart */
+static gboolean on_helper_exit(int fd, GIOCondition cond, gpointer data)
+{
+	struct sn_daemon *d = data;
+	g_autofree char *how = sn_nshelper_exit_cause(d->nsh);
+	g_autofree char *why = g_strdup_printf(
+	    "the namespace helper (PID %d) ended (%s); forwards cannot "
+	    "reach the namespace any more",
+	    (int)sn_nshelper_pid(d->nsh), how);
+
+	(void)fd;
+	(void)cond;
+	d->helper_watch = 0;
+	g_warning("%s", why);
+	daemon_stop(d, 1, why);
+	return G_SOURCE_REMOVE;
+}
+
+/* watch_helper() - exit when the namespace helper does */
+static void watch_helper(struct sn_daemon *d)
+{
+	d->helper_pidfd =
+	    (int)syscall(SYS_pidfd_open, sn_nshelper_pid(d->nsh), 0);
+	if (d->helper_pidfd < 0) {
+		g_warning("cannot watch the namespace helper (pidfd_open: %s)",
+			  g_strerror(errno));
+		return;
+	}
+	d->helper_watch =
+	    g_unix_fd_add(d->helper_pidfd, G_IO_IN, on_helper_exit, d);
+}
+
 /* watch_target() - exit when the target process exits (PID mode) */
 static bool watch_target(struct sn_daemon *d, GError **err)
 {
@@ -132,6 +167,7 @@ static bool install_watches(struct sn_daemon *d, GError **err)
 		d->exit_watch =
 		    g_unix_fd_add(d->cfg.exit_fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
 				  on_exit_fd, d);
+	watch_helper(d);
 	return watch_target(d, err);
 }
 
@@ -181,6 +217,7 @@ static bool start_forwarding(struct sn_daemon *d, GError **err)
 	if (!d->ev)
 		return false;
 	sn_fwd_env_init(&d->env, d->ev, d->nsh);
+	sn_fwd_fds_init(&d->env);
 	d->env.udp_idle_s = cfg->udp_timeout_s;
 	sn_fwd_table_init(&d->fwds, sn_stack_slirp(d->stack), &d->env);
 	d->fwds.default_source_ip = cfg->keep_source_ip;
@@ -245,6 +282,10 @@ static void daemon_clear(struct sn_daemon *d)
 		g_source_remove(d->pid_watch);
 	if (d->pidfd >= 0)
 		close(d->pidfd);
+	if (d->helper_watch)
+		g_source_remove(d->helper_watch);
+	if (d->helper_pidfd >= 0)
+		close(d->helper_pidfd);
 	sn_api_free(d->api);
 	if (d->ev)
 		sn_evloop_call(d->ev, shutdown_forwarders, &d->env);
@@ -286,11 +327,13 @@ static void parse_or_exit(struct sn_daemon *d, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	struct sn_daemon d = { .pidfd = -1,
+			       .helper_pidfd = -1,
 			       .start_us = g_get_monotonic_time() };
 	g_autoptr(GError) err = NULL;
 
 	parse_or_exit(&d, argc, argv);
 	sn_log_init(d.cfg.debug);
+	sn_guard_report_libslirp();
 	signal(SIGPIPE, SIG_IGN);
 	d.loop = g_main_loop_new(NULL, FALSE);
 	if (!daemon_start(&d, &err)) {

@@ -208,24 +208,38 @@ static G_GNUC_NORETURN void helper_main(const struct sn_config *cfg, int sock)
 
 /* ---- the daemon's side ---- */
 
-/* helper_gone() - set @err: the helper died; reap it */
+/* exit_cause() - how the helper ended ("killed by signal 9"), or NULL
+ * while it runs; peeks with WNOWAIT, sn_nshelper_free() reaps it */
+static char *exit_cause(const struct sn_nshelper *h)
+{
+	siginfo_t si = { 0 };
+
+	if (h->pid <= 0 ||
+	    waitid(P_PID, (id_t)h->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+	    si.si_pid != h->pid)
+		return NULL;
+	if (si.si_code == CLD_EXITED)
+		return g_strdup_printf("exit status %d", si.si_status);
+	return g_strdup_printf("killed by signal %d (%s)", si.si_status,
+			       g_strsignal(si.si_status));
+}
+
+/* helper_gone() - set @err: the helper died */
 static void helper_gone(struct sn_nshelper *h, GError **err)
 {
-	int status = 0;
-	g_autofree char *how = NULL;
+	g_autofree char *how = exit_cause(h);
 
-	if (h->pid > 0 && waitpid(h->pid, &status, WNOHANG) == h->pid) {
-		how = WIFSIGNALED(status)
-			  ? g_strdup_printf("killed by signal %d",
-					    WTERMSIG(status))
-			  : g_strdup_printf("exit status %d",
-					    WEXITSTATUS(status));
-		h->pid = -1;
-	}
 	g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
 		    "the namespace helper is gone (%s)",
 		    how ? how : "its channel closed");
 	errno = EPIPE;
+}
+
+char *sn_nshelper_exit_cause(const struct sn_nshelper *h)
+{
+	char *how = exit_cause(h);
+
+	return how ? how : g_strdup("its channel closed");
 }
 
 /* recv_rep() - read one answer; the fd attached (or -1) in *@fd */

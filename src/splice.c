@@ -125,6 +125,7 @@ static void conn_close(struct conn *c, bool reset)
 	if (reset)
 		c->f->stats.errors++;
 	c->f->stats.conns_open--;
+	sn_fwd_fds_give(env, 2);
 	g_queue_unlink(&c->f->conns, &c->link);
 	sn_ev_release(env->ev, &c->end[0].ev, conn_free);
 }
@@ -418,6 +419,33 @@ static void accept_failed(struct sn_splice_fwd *f, int e)
 		    SN_FWD_BACKOFF_MS);
 }
 
+/*
+ * refuse() - at the fd budget: take the next connection off the queue and
+ * reset it (an fd of the reserve, for a moment), so that clients learn at
+ * once rather than wait. Return: false when the queue is empty.
+ */
+static bool refuse(struct sn_splice_fwd *f)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	int fd = accept4(f->fd, NULL, NULL, SOCK_CLOEXEC);
+	unsigned int held = 0;
+	g_autofree char *where = NULL;
+
+	if (fd < 0)
+		return errno == EINTR || errno == ECONNABORTED;
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+	f->stats.errors++;
+	if (!sn_ratelimit_ok(&f->env->rl_accept, &held))
+		return true;
+	where = sn_fwd_spec_host(&f->spec);
+	g_warning("forward %s: refusing connections: too many open files "
+		  "(the forwarders hold %u of the fd limit; raise it with "
+		  "ulimit -n) (%u similar messages suppressed)",
+		  where, f->env->fds_used, held);
+	return true;
+}
+
 static void listener_event(struct sn_ev *ev, uint32_t events)
 {
 	struct sn_splice_fwd *f = SN_CONTAINER_OF(ev, struct sn_splice_fwd, ev);
@@ -426,13 +454,20 @@ static void listener_event(struct sn_ev *ev, uint32_t events)
 	for (int i = 0; i < SN_ACCEPT_BATCH && f->fd >= 0 && !f->paused; i++) {
 		struct sockaddr_storage peer;
 		socklen_t len = sizeof(peer);
-		int fd = accept4(f->fd, (struct sockaddr *)&peer, &len,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd;
 
+		if (!sn_fwd_fds_take(f->env, 2)) {
+			if (!refuse(f))
+				return;
+			continue;
+		}
+		fd = accept4(f->fd, (struct sockaddr *)&peer, &len,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
 			conn_new(f, fd, &peer);
 			continue;
 		}
+		sn_fwd_fds_give(f->env, 2);
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return;
 		if (errno != EINTR && errno != ECONNABORTED)

@@ -225,6 +225,7 @@ static void flow_close(struct flow *fl)
 		g_warning("udp forward: %s", err->message);
 	sn_ev_del(f->env->ev, fl->fd);
 	close(fl->fd);
+	sn_fwd_fds_give(f->env, 1);
 	f->stats.conns_open--;
 	sn_ev_release(f->env->ev, &fl->ev, flow_free);
 }
@@ -282,10 +283,20 @@ static struct flow *flow_open(struct sn_udp_fwd *f,
 			    SN_UDP_FLOWS_MAX);
 		goto fail;
 	}
+	if (!sn_fwd_fds_take(f->env, 1)) {
+		g_set_error(
+		    &err, G_FILE_ERROR, G_FILE_ERROR_MFILE,
+		    "too many open files (the forwarders hold %u of the "
+		    "fd limit; raise it with ulimit -n)",
+		    f->env->fds_used);
+		goto fail;
+	}
 	fd =
 	    sn_fwd_ns_socket(f->env, SOCK_DGRAM, f->spec.source_ip, peer, &err);
-	if (fd < 0)
+	if (fd < 0) {
+		sn_fwd_fds_give(f->env, 1);
 		goto fail;
+	}
 	fl = g_new0(struct flow, 1);
 	fl->f = f;
 	fl->fd = fd;
@@ -294,6 +305,7 @@ static struct flow *flow_open(struct sn_udp_fwd *f,
 	if (flow_rule(fl, &r)) {
 		if (!sn_nshelper_rule(f->env->nsh, true, &r, &err)) {
 			close(fd);
+			sn_fwd_fds_give(f->env, 1);
 			g_free(fl);
 			goto fail;
 		}

@@ -249,6 +249,10 @@ static int storm(const char *addr, int port, int n, size_t bytes)
 	for (int i = 0; i < n; i++)
 		ok += cs[i].done && !cs[i].bad && cs[i].got == bytes;
 	printf("echoed %d\n", ok);
+	for (int i = 0; i < n; i++)
+		close(cs[i].fd);
+	free(cs);
+	close(ep);
 	return ok == n ? 0 : 1;
 }
 
