@@ -1,0 +1,195 @@
+#!/bin/bash
+# ci-extra.sh - checks beyond the test suite, run by CI after it: the libFuzzer
+# targets for a while, the tests again under ASan+UBSan, memcheck on the daemon.
+#
+# Usage: tests/ci-extra.sh (from anywhere; as root, like the test suite)
+#   FUZZ_SECONDS  how long each fuzzer runs (default 60; both run at once)
+#   FUZZ_BUILD    clang build directory for the fuzzers (default build-fuzz)
+#   ASAN_BUILD    build directory with -Db_sanitize=address,undefined
+#                 (default build-asan)
+#   BUILD         the plain build whose daemon memcheck runs (default build)
+#
+# Every check runs even if one before it failed. The unit and integration
+# tests print meson's own summary; the other checks are summed up at the end
+# in the same form, so that CI's closing line counts them all. A fuzzer's
+# crash is kept in FUZZ_BUILD/fuzz-artifacts/ and its path printed.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}
+ASAN_BUILD=${ASAN_BUILD:-build-asan}
+BUILD=${BUILD:-build}
+
+work=$(mktemp -d /tmp/slirpnetd-ci-extra.XXXXXX)
+chmod 755 "$work" # the daemon also runs as the unprivileged test user
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+suite_failed=0 # the tests under the sanitizers: meson counts those
+
+pass() {
+	echo "ci-extra: PASS: $*"
+	passed=$((passed + 1))
+}
+
+flunk() {
+	echo "ci-extra: FAIL: $*"
+	failed=$((failed + 1))
+}
+
+# ---- libFuzzer targets ----
+
+# fuzz_build: configure (once) and build the fuzzers with clang
+fuzz_build() {
+	if [ -f "$FUZZ_BUILD/build.ninja" ]; then
+		meson configure "$FUZZ_BUILD" -Dfuzz=true -Dtests=disabled
+	else
+		CC=clang meson setup "$FUZZ_BUILD" -Dfuzz=true -Dtests=disabled
+	fi && ninja -C "$FUZZ_BUILD" tests/fuzz/fuzz_api tests/fuzz/fuzz_cli
+}
+
+# fuzz_run NAME ARGS...: run fuzz_NAME for FUZZ_SECONDS on a copy of its
+# corpus (the repository is left as it is); log in $work/fuzz-NAME.log
+fuzz_run() {
+	local name=$1 art="$FUZZ_BUILD/fuzz-artifacts/$1/"
+	shift
+	mkdir -p "$art" && cp -r "tests/fuzz/corpus/$name" "$work/corpus-$name"
+	"$FUZZ_BUILD/tests/fuzz/fuzz_$name" -max_total_time="$FUZZ_SECONDS" \
+		-timeout=10 -print_final_stats=1 -artifact_prefix="$art" \
+		"$@" "$work/corpus-$name" >"$work/fuzz-$name.log" 2>&1
+}
+
+# fuzz_report NAME RC: pass or fail fuzz_NAME from its exit status and log
+fuzz_report() {
+	local name=$1 rc=$2 log="$work/fuzz-$1.log" runs unit
+	runs=$(awk '/^stat::number_of_executed_units:/ { print $2 }' "$log")
+	if [ "$rc" = 0 ]; then
+		pass "fuzz_$name: ${runs:-?} inputs in ${FUZZ_SECONDS} s, no crash"
+		return
+	fi
+	echo "--- fuzz_$name log (end):"
+	tail -n 60 "$log"
+	unit=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
+	if [ -n "$unit" ]; then
+		flunk "fuzz_$name: crash; reproducer: $unit" \
+			"(run: $FUZZ_BUILD/tests/fuzz/fuzz_$name $unit)"
+	else
+		flunk "fuzz_$name: exit status $rc, no reproducer written"
+	fi
+}
+
+echo "ci-extra: building the fuzzers (clang, $FUZZ_BUILD)"
+if fuzz_build >"$work/fuzz-build.log" 2>&1; then
+	echo "ci-extra: fuzzing, ${FUZZ_SECONDS} s each, both at once"
+	fuzz_run api -dict=tests/fuzz/api.dict -max_len=4200 &
+	api_pid=$!
+	fuzz_run cli -max_len=1024 &
+	cli_pid=$!
+	rc=0
+	wait "$api_pid" || rc=$?
+	fuzz_report api "$rc"
+	rc=0
+	wait "$cli_pid" || rc=$?
+	fuzz_report cli "$rc"
+else
+	cat "$work/fuzz-build.log"
+	flunk "the fuzzers did not build (clang and libclang-rt-14-dev?)"
+fi
+
+# ---- the tests under AddressSanitizer and UndefinedBehaviorSanitizer ----
+
+# Reports go to files (one per process, the daemon's included, also when it
+# runs as the unprivileged test user), read after the run.
+sanlogs="$work/sanitizer-logs"
+mkdir -m 1777 "$sanlogs"
+# No leak is suppressed; the file is where one would be, with its reason.
+: >"$work/lsan.supp"
+chmod 644 "$work/lsan.supp"
+
+echo "ci-extra: building with -Db_sanitize=address,undefined ($ASAN_BUILD)"
+if { [ -f "$ASAN_BUILD/build.ninja" ] ||
+	meson setup "$ASAN_BUILD" -Db_sanitize=address,undefined; } \
+	>"$work/asan-build.log" 2>&1 &&
+	ninja -C "$ASAN_BUILD" >>"$work/asan-build.log" 2>&1; then
+	libs=$(ldd "$ASAN_BUILD/src/slirpnetd")
+	if grep -q libasan <<<"$libs"; then
+		pass "the daemon of $ASAN_BUILD runs under ASan"
+	else
+		flunk "$ASAN_BUILD/src/slirpnetd is not linked with libasan"
+	fi
+	echo "ci-extra: unit and integration tests under ASan+UBSan"
+	# meson prints its own summary (Ok:, Fail:, ...) for these
+	ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:log_path=$sanlogs/asan" \
+	UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$sanlogs/ubsan" \
+	LSAN_OPTIONS="suppressions=$work/lsan.supp" \
+		meson test -C "$ASAN_BUILD" --print-errorlogs --suite unit \
+		--suite integration || suite_failed=1
+	# (a file with only "Suppressions used" is no report)
+	reports=$(grep -lE 'ERROR: |runtime error:' -r "$sanlogs" | sort)
+	if [ -z "$reports" ]; then
+		pass "no sanitizer report from any process of the tests"
+	else
+		for f in $reports; do
+			echo "--- $f:"
+			cat "$f"
+		done
+		flunk "sanitizer reports (above): $(echo "$reports" | wc -l)"
+	fi
+else
+	cat "$work/asan-build.log"
+	flunk "the sanitizer build failed"
+fi
+
+# ---- valgrind memcheck on the daemon, in two integration tests ----
+
+# test_api.sh carries traffic through forwards of both kinds; test_ctl.sh
+# ends its daemon with SIGTERM, so that memcheck also looks for leaks (the
+# daemons a test's clean-up kills with SIGKILL get no leak check).
+# test_lifecycle.sh cannot be one: valgrind 3.19 lacks pidfd_open().
+vglogs="$work/valgrind-logs"
+mkdir -m 1777 "$vglogs"
+vgerrors='^==[0-9]+== (Invalid |Conditional jump|Use of uninitialised|Syscall param|Mismatched |Source and destination overlap|Argument |.* definitely lost in loss record)'
+if [ ! -x "$BUILD/src/slirpnetd" ] || ! command -v valgrind >/dev/null; then
+	flunk "memcheck: needs valgrind and $BUILD/src/slirpnetd"
+else
+	cat >"$work/slirpnetd-vg" <<EOF
+#!/bin/sh
+exec valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite \\
+	--errors-for-leak-kinds=definite --log-file=$vglogs/vg.%p \\
+	$(realpath "$BUILD/src/slirpnetd") "\$@"
+EOF
+	chmod 755 "$work/slirpnetd-vg"
+	for t in api ctl; do
+		echo "ci-extra: tests/integration/test_$t.sh, the daemon in memcheck"
+		if SLIRPNETD="$work/slirpnetd-vg" FWDTOOL="$BUILD/tests/fwdtool" \
+			SLIRPNETD_CTL="$BUILD/src/slirpnetd-ctl" \
+			timeout 300 "tests/integration/test_$t.sh" \
+			>"$work/vg-$t.log" 2>&1; then
+			pass "test_$t.sh with the daemon in memcheck"
+		else
+			tail -n 40 "$work/vg-$t.log"
+			flunk "test_$t.sh with the daemon in memcheck"
+		fi
+	done
+	# errors are logged as they happen; the summary (and the leak check)
+	# only by a process that exits
+	runs=$(grep -l 'ERROR SUMMARY:' "$vglogs"/vg.* 2>/dev/null | wc -l)
+	bad=$(grep -lE "$vgerrors" "$vglogs"/vg.* 2>/dev/null)
+	if [ -z "$bad" ]; then
+		pass "memcheck: no error (leaks checked in the $runs daemon exits)"
+	else
+		for f in $bad; do
+			echo "--- $f:"
+			grep -v '^--[0-9]*-- ' "$f"
+		done
+		flunk "memcheck errors (above)"
+	fi
+fi
+
+# ---- summary of the checks above that are not meson tests ----
+echo
+echo "ci-extra: $passed passed, $failed failed (besides the tests above)"
+printf 'Ok:                 %d\n' "$passed"
+printf 'Fail:               %d\n' "$failed"
+[ "$failed" = 0 ] && [ "$suite_failed" = 0 ]
