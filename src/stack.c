@@ -27,7 +27,8 @@
  *   poll, ready fds or not, because it runs its TCP timers there.
  *
  * - dispatch(): frames from the tap fd, read in a batch until EAGAIN or
- *   SN_TAP_BATCH frames, each handed to slirp_input(); then
+ *   SN_TAP_BATCH frames, each checked by guard.c (TCP urgent data
+ *   cleared, malformed TCP dropped) and handed to slirp_input(); then
  *   slirp_pollfds_poll() with the revents of this iteration (indices from
  *   this iteration's fill: sockets libslirp creates meanwhile start with no
  *   index and are not looked up, and closed ones leave its lists); then
