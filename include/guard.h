@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "log.h"
+
 /* The newest libslirp release with a fix slirpnetd knows of, and the fix. */
 #define SN_GUARD_LIBSLIRP_FIXED "4.9.2"
 #define SN_GUARD_LIBSLIRP_FIX	"CVE-2026-9539 (TCP urgent data)"
@@ -34,18 +36,19 @@ struct sn_guard_stats {
  * Return: the verdict; on SN_GUARD_PASS and SN_GUARD_DROP the frame is
  * unchanged
  */
-enum sn_guard_verdict sn_guard_inspect(uint8_t *frame, size_t len);
+/* What one stack's guard counts; zero it to start. */
+struct sn_guard {
+	struct sn_guard_stats stats;
+	struct sn_ratelimit rl; /* for the --debug totals */
+};
 
 /*
- * sn_guard_frame() - sn_guard_inspect(), counted and logged (rate-limited,
- * with --debug); for the main loop's tap input path only
- *
- * Return: true to hand the frame to slirp_input(), false to drop it
+ * sn_guard_frame() - sn_guard_inspect() @frame, count it in @g
+ * Return: true to hand the (maybe cleaned) frame to libslirp, false to drop
  */
-bool sn_guard_frame(uint8_t *frame, size_t len);
+bool sn_guard_frame(struct sn_guard *g, uint8_t *frame, size_t len);
 
-/* sn_guard_get_stats() - the totals of sn_guard_frame() */
-void sn_guard_get_stats(struct sn_guard_stats *st);
+enum sn_guard_verdict sn_guard_inspect(uint8_t *frame, size_t len);
 
 /*
  * sn_guard_version_parse() - "MAJOR.MINOR.MICRO" into @v; MINOR and MICRO

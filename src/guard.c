@@ -56,9 +56,6 @@
 /* In the TCP header's 16-bit word at offset 12 (data offset, flags). */
 #define TCP_URG 0x0020
 
-static struct sn_guard_stats guard_stats;
-static struct sn_ratelimit guard_rl;
-
 /* get16() - the big-endian 16-bit value at @p */
 static uint16_t get16(const uint8_t *p)
 {
@@ -151,34 +148,28 @@ enum sn_guard_verdict sn_guard_inspect(uint8_t *frame, size_t len)
 }
 
 /* log_totals() - what the guard did so far (debug, rate-limited) */
-static void log_totals(void)
+static void log_totals(struct sn_guard *g)
 {
-	if (!sn_ratelimit_ok(&guard_rl, NULL))
+	if (!sn_ratelimit_ok(&g->rl, NULL))
 		return;
 	g_debug("guard: TCP urgent data cleared in %" PRIu64 " segments from "
 		"the guest so far, %" PRIu64 " malformed TCP packets dropped",
-		guard_stats.cleaned, guard_stats.dropped);
+		g->stats.cleaned, g->stats.dropped);
 }
 
 /* sn_guard_frame() - sn_guard_inspect(), counted and logged */
-bool sn_guard_frame(uint8_t *frame, size_t len)
+bool sn_guard_frame(struct sn_guard *g, uint8_t *frame, size_t len)
 {
 	enum sn_guard_verdict v = sn_guard_inspect(frame, len);
 
 	if (v == SN_GUARD_PASS)
 		return true;
 	if (v == SN_GUARD_CLEANED)
-		guard_stats.cleaned++;
+		g->stats.cleaned++;
 	else
-		guard_stats.dropped++;
-	log_totals();
+		g->stats.dropped++;
+	log_totals(g);
 	return v == SN_GUARD_CLEANED;
-}
-
-/* sn_guard_get_stats() - the totals of sn_guard_frame() */
-void sn_guard_get_stats(struct sn_guard_stats *st)
-{
-	*st = guard_stats;
 }
 
 /* parse_num() - a decimal number of at most 6 digits at @s into @n

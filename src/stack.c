@@ -78,6 +78,7 @@ struct sn_stack {
 	sn_stack_fatal_fn fatal;
 	void *fatal_opaque;
 	bool failed;
+	struct sn_guard guard; /* what the tap input path cleaned or dropped */
 
 	/* Host sockets: slots by fd number, the registered fds, and this
 	 * iteration's slirp index -> slot. */
@@ -349,7 +350,7 @@ static void tap_input(struct sn_stack *s)
 	for (i = 0; i < SN_TAP_BATCH; i++) {
 		n = read(s->tapfd, s->frame, sizeof(s->frame));
 		if (n > 0) {
-			if (sn_guard_frame(s->frame, (size_t)n))
+			if (sn_guard_frame(&s->guard, s->frame, (size_t)n))
 				slirp_input(s->slirp, s->frame, (int)n);
 			continue;
 		}

@@ -474,20 +474,21 @@ START_TEST(frame_counts)
 			  .flags = TH_ACK | TH_URG,
 			  .urp = 1,
 			  .payload = "x" };
+	struct sn_guard g = { 0 };
 	struct sn_guard_stats before, after;
 	struct frame f;
 
-	sn_guard_get_stats(&before);
+	before = g.stats;
 	build(&f, &s);
-	ck_assert(sn_guard_frame(f.b, f.len));
-	ck_assert(sn_guard_frame(f.b, f.len)); /* cleaned already */
+	ck_assert(sn_guard_frame(&g, f.b, f.len));
+	ck_assert(sn_guard_frame(&g, f.b, f.len)); /* cleaned already */
 	ip4_refrag(&f, 0x2001, 20 + 24);
-	ck_assert(!sn_guard_frame(f.b, f.len));
+	ck_assert(!sn_guard_frame(&g, f.b, f.len));
 	s.flags = TH_ACK;
 	s.urp = 0;
 	build(&f, &s);
-	ck_assert(sn_guard_frame(f.b, f.len));
-	sn_guard_get_stats(&after);
+	ck_assert(sn_guard_frame(&g, f.b, f.len));
+	after = g.stats;
 	ck_assert_uint_eq(after.cleaned - before.cleaned, 1);
 	ck_assert_uint_eq(after.dropped - before.dropped, 1);
 }
