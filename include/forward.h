@@ -86,8 +86,12 @@ bool sn_fwd_add_with_id(struct sn_fwd_table *t, const struct sn_fwd_spec *spec,
  */
 bool sn_fwd_remove(struct sn_fwd_table *t, int id, GError **err);
 
-/* sn_fwd_stats() - copy @f's counters to @out; false if libslirp's */
-bool sn_fwd_stats(const struct sn_fwd_table *t, const struct sn_fwd *f,
-		  struct sn_fwd_stats *out);
+/*
+ * sn_fwd_stats() - every forward's counters at once (one call into the
+ * forwarders' thread): @out[i] and @has[i] for t->fwds[i], @has[i] false
+ * for libslirp's forwards, which keep none. Both hold t->fwds->len entries.
+ */
+void sn_fwd_stats(const struct sn_fwd_table *t, struct sn_fwd_stats *out,
+		  bool *has);
 
 #endif

@@ -374,13 +374,9 @@ static char *handle_remove(struct sn_fwd_table *fwds, JsonObject *args)
 }
 
 /* add_stats_entry() - one forward's counters (none for libslirp's) */
-static void add_stats_entry(JsonBuilder *b, const struct sn_fwd_table *t,
-			    const struct sn_fwd *f)
+static void add_stats_entry(JsonBuilder *b, const struct sn_fwd *f,
+			    const struct sn_fwd_stats *st)
 {
-	struct sn_fwd_stats counters;
-	const struct sn_fwd_stats *st =
-	    sn_fwd_stats(t, f, &counters) ? &counters : NULL;
-
 	json_builder_begin_object(b);
 	add_member_int(b, "id", f->id);
 	add_member_str(b, "proto", f->spec.proto == SN_FWD_UDP ? "udp" : "tcp");
@@ -400,14 +396,20 @@ static void add_stats_entry(JsonBuilder *b, const struct sn_fwd_table *t,
 static char *handle_stats(struct sn_fwd_table *fwds)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
+	guint n = fwds->fwds ? fwds->fwds->len : 0;
+	g_autofree struct sn_fwd_stats *st = g_new0(struct sn_fwd_stats, n + 1);
+	g_autofree bool *has = g_new0(bool, n + 1);
 
+	if (n)
+		sn_fwd_stats(fwds, st, has);
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "return");
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "entries");
 	json_builder_begin_array(b);
-	for (guint i = 0; fwds->fwds && i < fwds->fwds->len; i++)
-		add_stats_entry(b, fwds, g_ptr_array_index(fwds->fwds, i));
+	for (guint i = 0; i < n; i++)
+		add_stats_entry(b, g_ptr_array_index(fwds->fwds, i),
+				has[i] ? &st[i] : NULL);
 	json_builder_end_array(b);
 	json_builder_end_object(b);
 	json_builder_end_object(b);

@@ -322,28 +322,33 @@ bool sn_fwd_remove(struct sn_fwd_table *t, int id, GError **err)
 }
 
 struct stats_call {
-	const struct sn_fwd *f;
+	const struct sn_fwd_table *t;
 	struct sn_fwd_stats *out;
+	bool *has;
 };
 
-/* stats_in_thread() - in the forwarders' thread: copy the counters */
+/* stats_in_thread() - in the forwarders' thread: copy every counter */
 static void stats_in_thread(void *data)
 {
 	struct stats_call *c = data;
 
-	if (c->f->tcp)
-		*c->out = *sn_splice_stats(c->f->tcp);
-	else
-		*c->out = *sn_udpfwd_stats(c->f->udp);
+	for (guint i = 0; i < c->t->fwds->len; i++) {
+		const struct sn_fwd *f = g_ptr_array_index(c->t->fwds, i);
+
+		c->has[i] = f->tcp || f->udp;
+		if (f->tcp)
+			c->out[i] = *sn_splice_stats(f->tcp);
+		else if (f->udp)
+			c->out[i] = *sn_udpfwd_stats(f->udp);
+	}
 }
 
-bool sn_fwd_stats(const struct sn_fwd_table *t, const struct sn_fwd *f,
-		  struct sn_fwd_stats *out)
+void sn_fwd_stats(const struct sn_fwd_table *t, struct sn_fwd_stats *out,
+		  bool *has)
 {
-	struct stats_call c = { .f = f, .out = out };
+	struct stats_call c = { .t = t, .out = out, .has = has };
 
-	if (!t->env || (!f->tcp && !f->udp))
-		return false;
-	sn_evloop_call(t->env->ev, stats_in_thread, &c);
-	return true;
+	memset(has, 0, t->fwds->len * sizeof(*has));
+	if (t->env)
+		sn_evloop_call(t->env->ev, stats_in_thread, &c);
 }
