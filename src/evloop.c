@@ -138,8 +138,12 @@ static void run_deferred(struct sn_evloop *l)
 /* run_timers() - fire the due ones; return ms to the next, or -1 */
 static int run_timers(struct sn_evloop *l)
 {
-	gint64 now = g_get_monotonic_time(), next = G_MAXINT64;
+	gint64 now, next = G_MAXINT64;
 
+	/* The common case, on every turn of the packet path: no timer */
+	if (!l->timers->len)
+		return -1;
+	now = g_get_monotonic_time();
 	for (guint i = 0; i < l->timers->len;) {
 		struct sn_ev *t = g_ptr_array_index(l->timers, i);
 
