@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "slirpstub.h"
 
 /*
  * Forwards go to libslirp's hostfwd (no fast forwarders), which binds real
@@ -29,77 +30,6 @@ static struct sn_fwd_table fwds;
 static struct sn_config cfg;
 static struct sn_api_ctx api_ctx;
 static bool isolated;
-
-/* cb_send_packet() - libslirp's frames to the guest: dropped */
-static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
-{
-	(void)buf;
-	(void)opaque;
-	return (ssize_t)len;
-}
-
-/* cb_guest_error() - guest misbehaviour: ignored */
-static void cb_guest_error(const char *msg, void *opaque)
-{
-	(void)msg;
-	(void)opaque;
-}
-
-/* cb_clock_get_ns() - the monotonic clock, in ns */
-static int64_t cb_clock_get_ns(void *opaque)
-{
-	(void)opaque;
-	return g_get_monotonic_time() * 1000;
-}
-
-/* cb_timer_new() - a timer that never fires */
-static void *cb_timer_new(SlirpTimerCb cb, void *cb_opaque, void *opaque)
-{
-	(void)cb;
-	(void)cb_opaque;
-	(void)opaque;
-	return g_new0(char, 1);
-}
-
-/* cb_timer_free() - free a cb_timer_new() timer */
-static void cb_timer_free(void *timer, void *opaque)
-{
-	(void)opaque;
-	g_free(timer);
-}
-
-/* cb_timer_mod() - (re)arm a timer: nothing to do */
-static void cb_timer_mod(void *timer, int64_t expire_time, void *opaque)
-{
-	(void)timer;
-	(void)expire_time;
-	(void)opaque;
-}
-
-/* cb_fd() - register/unregister a poll fd: nothing to do */
-static void cb_fd(int fd, void *opaque)
-{
-	(void)fd;
-	(void)opaque;
-}
-
-/* cb_notify() - kick the loop: nothing to do */
-static void cb_notify(void *opaque)
-{
-	(void)opaque;
-}
-
-static const SlirpCb fuzz_cb = {
-	.send_packet = cb_send_packet,
-	.guest_error = cb_guest_error,
-	.clock_get_ns = cb_clock_get_ns,
-	.timer_new = cb_timer_new,
-	.timer_free = cb_timer_free,
-	.timer_mod = cb_timer_mod,
-	.register_poll_fd = cb_fd,
-	.unregister_poll_fd = cb_fd,
-	.notify = cb_notify,
-};
 
 /* ip() - dotted IPv4 @s, which is known to be valid */
 static struct in_addr ip(const char *s)
@@ -215,24 +145,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			 "-6",
 			 "--cidr=10.0.2.0/24",
 			 NULL };
-	SlirpConfig scfg = {
-		.version = 4,
-		.in_enabled = true,
-		.vnetwork = ip("10.0.2.0"),
-		.vnetmask = ip("255.255.255.0"),
-		.vhost = ip("10.0.2.2"),
-		.vnameserver = ip("10.0.2.3"),
-		.vdhcp_start = ip("10.0.2.100"),
-		.if_mtu = 1500,
-	};
-
 	(void)argc;
 	(void)argv;
 	g_log_set_writer_func(log_writer, NULL, NULL);
 	isolated = isolate();
 	if (!sn_cli_parse(G_N_ELEMENTS(args) - 1, args, &cfg, NULL))
 		abort();
-	slirp = slirp_new(&scfg, &fuzz_cb, NULL);
+	slirp = sn_test_slirp_new();
 	if (!slirp)
 		abort();
 	api_ctx = (struct sn_api_ctx){ .fwds = &fwds,
