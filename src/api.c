@@ -14,6 +14,7 @@
 #include <json-glib/json-glib.h>
 
 #include "api.h"
+#include "fwdjson.h"
 #include "log.h"
 #include "notify.h"
 #include "version.h"
@@ -269,30 +270,6 @@ static char *handle_add(struct sn_fwd_table *fwds, struct in_addr default_guest,
 	return reply_return(id);
 }
 
-/* add_member_int(), add_member_str(), add_member_bool(): "name": value */
-static void add_member_int(JsonBuilder *b, const char *name, gint64 v)
-{
-	json_builder_set_member_name(b, name);
-	json_builder_add_int_value(b, v);
-}
-
-static void add_member_str(JsonBuilder *b, const char *name, const char *v)
-{
-	json_builder_set_member_name(b, name);
-	json_builder_add_string_value(b, v);
-}
-
-static void add_member_bool(JsonBuilder *b, const char *name, bool v)
-{
-	json_builder_set_member_name(b, name);
-	json_builder_add_boolean_value(b, v);
-}
-
-static const char *mode_name(enum sn_fwd_mode mode)
-{
-	return mode == SN_FWD_MODE_SLIRP ? "slirp" : "splice";
-}
-
 /*
  * add_extras() - the members our additions set, only where not default, so
  * that a slirp4netns client's requests get slirp4netns's replies exactly
@@ -301,38 +278,19 @@ static void add_extras(JsonBuilder *b, const struct sn_fwd_table *t,
 		       const struct sn_fwd *f)
 {
 	if (f->spec.mode != t->default_mode)
-		add_member_str(b, "mode", mode_name(f->spec.mode));
+		sn_json_add_str(b, "mode", sn_fwd_mode_name(f->spec.mode));
 	if (f->spec.proxy_protocol)
-		add_member_bool(b, "proxy_protocol", true);
+		sn_json_add_bool(b, "proxy_protocol", true);
 	if (f->spec.source_ip)
-		add_member_bool(b, "source_ip", true);
+		sn_json_add_bool(b, "source_ip", true);
 }
 
 /* add_entry() - one forward of list_hostfwd's "entries" */
 static void add_entry(JsonBuilder *b, const struct sn_fwd_table *t,
 		      const struct sn_fwd *f)
 {
-	const char *proto = f->spec.proto == SN_FWD_UDP ? "udp" : "tcp";
-	char host[INET6_ADDRSTRLEN], guest[INET_ADDRSTRLEN];
-
-	if (f->spec.host_family == AF_INET6)
-		inet_ntop(AF_INET6, &f->spec.host_addr6, host, sizeof(host));
-	else
-		inet_ntop(AF_INET, &f->spec.host_addr, host, sizeof(host));
-	inet_ntop(AF_INET, &f->spec.guest_addr, guest, sizeof(guest));
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "id");
-	json_builder_add_int_value(b, f->id);
-	json_builder_set_member_name(b, "proto");
-	json_builder_add_string_value(b, proto);
-	json_builder_set_member_name(b, "host_addr");
-	json_builder_add_string_value(b, host);
-	json_builder_set_member_name(b, "host_port");
-	json_builder_add_int_value(b, f->spec.host_port);
-	json_builder_set_member_name(b, "guest_addr");
-	json_builder_add_string_value(b, guest);
-	json_builder_set_member_name(b, "guest_port");
-	json_builder_add_int_value(b, f->spec.guest_port);
+	sn_fwd_json_members(b, f);
 	add_extras(b, t, f);
 	json_builder_end_object(b);
 }
@@ -378,16 +336,19 @@ static void add_stats_entry(JsonBuilder *b, const struct sn_fwd *f,
 			    const struct sn_fwd_stats *st)
 {
 	json_builder_begin_object(b);
-	add_member_int(b, "id", f->id);
-	add_member_str(b, "proto", f->spec.proto == SN_FWD_UDP ? "udp" : "tcp");
-	add_member_str(b, "mode", mode_name(f->spec.mode));
+	sn_json_add_int(b, "id", f->id);
+	sn_json_add_str(b, "proto",
+			f->spec.proto == SN_FWD_UDP ? "udp" : "tcp");
+	sn_json_add_str(b, "mode", sn_fwd_mode_name(f->spec.mode));
 	if (st) {
-		add_member_int(b, "connections_open", (gint64)st->conns_open);
-		add_member_int(b, "connections_total", (gint64)st->conns_total);
-		add_member_int(b, "bytes_to_guest", (gint64)st->bytes_to_guest);
-		add_member_int(b, "bytes_from_guest",
-			       (gint64)st->bytes_from_guest);
-		add_member_int(b, "errors", (gint64)st->errors);
+		sn_json_add_int(b, "connections_open", (gint64)st->conns_open);
+		sn_json_add_int(b, "connections_total",
+				(gint64)st->conns_total);
+		sn_json_add_int(b, "bytes_to_guest",
+				(gint64)st->bytes_to_guest);
+		sn_json_add_int(b, "bytes_from_guest",
+				(gint64)st->bytes_from_guest);
+		sn_json_add_int(b, "errors", (gint64)st->errors);
 	}
 	json_builder_end_object(b);
 }
@@ -421,7 +382,7 @@ static void add_addr(JsonBuilder *b, const char *name, struct in_addr a)
 {
 	char s[INET_ADDRSTRLEN];
 
-	add_member_str(b, name, inet_ntop(AF_INET, &a, s, sizeof(s)));
+	sn_json_add_str(b, name, inet_ntop(AF_INET, &a, s, sizeof(s)));
 }
 
 /* add_config_info() - what get_info reports from the command line */
@@ -432,14 +393,14 @@ static void add_config_info(JsonBuilder *b, const struct sn_config *cfg)
 
 	inet_ntop(AF_INET, &cfg->addrs.network, s, sizeof(s));
 	net = g_strdup_printf("%s/%u", s, cfg->addrs.prefix);
-	add_member_str(b, "netns", cfg->netns_path);
-	add_member_str(b, "tap", cfg->tapname);
-	add_member_int(b, "mtu", cfg->mtu);
-	add_member_str(b, "network", net);
+	sn_json_add_str(b, "netns", cfg->netns_path);
+	sn_json_add_str(b, "tap", cfg->tapname);
+	sn_json_add_int(b, "mtu", cfg->mtu);
+	sn_json_add_str(b, "network", net);
 	add_addr(b, "gateway", cfg->addrs.gateway);
 	add_addr(b, "dns", cfg->addrs.dns);
 	add_addr(b, "guest", cfg->addrs.guest);
-	add_member_bool(b, "ipv6", cfg->enable_ipv6);
+	sn_json_add_bool(b, "ipv6", cfg->enable_ipv6);
 }
 
 /* handle_info() - execute get_info: version, namespace, addresses, ... */
@@ -451,15 +412,15 @@ static char *handle_info(const struct sn_api_ctx *ctx)
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "return");
 	json_builder_begin_object(b);
-	add_member_str(b, "version", SN_VERSION);
-	add_member_str(b, "commit", SN_COMMIT);
-	add_member_str(b, "libslirp", slirp_version_string());
-	add_member_int(b, "pid", getpid());
+	sn_json_add_str(b, "version", SN_VERSION);
+	sn_json_add_str(b, "commit", SN_COMMIT);
+	sn_json_add_str(b, "libslirp", slirp_version_string());
+	sn_json_add_int(b, "pid", getpid());
 	if (ctx->cfg)
 		add_config_info(b, ctx->cfg);
-	add_member_int(b, "uptime_s", ctx->start_us ? up : 0);
-	add_member_int(b, "forwards",
-		       ctx->fwds->fwds ? ctx->fwds->fwds->len : 0);
+	sn_json_add_int(b, "uptime_s", ctx->start_us ? up : 0);
+	sn_json_add_int(b, "forwards",
+			ctx->fwds->fwds ? ctx->fwds->fwds->len : 0);
 	json_builder_end_object(b);
 	json_builder_end_object(b);
 	return builder_to_reply(b);

@@ -11,6 +11,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "fwdjson.h"
 #include "state.h"
 
 G_DEFINE_QUARK(sn - state - error - quark, sn_state_error)
@@ -46,31 +47,6 @@ void sn_state_clear(struct sn_state *st)
 
 /* ---- writing ---- */
 
-/* mode_name() - the file's word for @mode */
-static const char *mode_name(enum sn_fwd_mode mode)
-{
-	return mode == SN_FWD_MODE_SLIRP ? "slirp" : "splice";
-}
-
-/* add_str(), add_int(), add_bool() - "name": value */
-static void add_str(JsonBuilder *b, const char *name, const char *v)
-{
-	json_builder_set_member_name(b, name);
-	json_builder_add_string_value(b, v);
-}
-
-static void add_int(JsonBuilder *b, const char *name, gint64 v)
-{
-	json_builder_set_member_name(b, name);
-	json_builder_add_int_value(b, v);
-}
-
-static void add_bool(JsonBuilder *b, const char *name, bool v)
-{
-	json_builder_set_member_name(b, name);
-	json_builder_add_boolean_value(b, v);
-}
-
 /* fwd_json() - forward @f as one line of compact JSON */
 static char *fwd_json(const struct sn_fwd *f)
 {
@@ -78,23 +54,12 @@ static char *fwd_json(const struct sn_fwd *f)
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	g_autoptr(JsonGenerator) gen = json_generator_new();
 	g_autoptr(JsonNode) root = NULL;
-	char host[INET6_ADDRSTRLEN], guest[INET_ADDRSTRLEN];
 
-	if (s->host_family == AF_INET6)
-		inet_ntop(AF_INET6, &s->host_addr6, host, sizeof(host));
-	else
-		inet_ntop(AF_INET, &s->host_addr, host, sizeof(host));
-	inet_ntop(AF_INET, &s->guest_addr, guest, sizeof(guest));
 	json_builder_begin_object(b);
-	add_int(b, "id", f->id);
-	add_str(b, "proto", s->proto == SN_FWD_UDP ? "udp" : "tcp");
-	add_str(b, "host_addr", host);
-	add_int(b, "host_port", s->host_port);
-	add_str(b, "guest_addr", guest);
-	add_int(b, "guest_port", s->guest_port);
-	add_str(b, "mode", mode_name(s->mode));
-	add_bool(b, "proxy_protocol", s->proxy_protocol);
-	add_bool(b, "source_ip", s->source_ip);
+	sn_fwd_json_members(b, f);
+	sn_json_add_str(b, "mode", sn_fwd_mode_name(s->mode));
+	sn_json_add_bool(b, "proxy_protocol", s->proxy_protocol);
+	sn_json_add_bool(b, "source_ip", s->source_ip);
 	json_builder_end_object(b);
 	root = json_builder_get_root(b);
 	json_generator_set_root(gen, root);

@@ -1,0 +1,25 @@
+/* fwdjson.h - forwards as JSON, shared by the API's replies and the state
+ * file: slirp4netns's members of a forward, and json-glib member helpers. */
+#ifndef SN_FWDJSON_H
+#define SN_FWDJSON_H
+
+#include <json-glib/json-glib.h>
+#include <stdbool.h>
+
+#include "forward.h"
+
+/* sn_json_add_str(), _int(), _bool() - "name": value, in an open object */
+void sn_json_add_str(JsonBuilder *b, const char *name, const char *v);
+void sn_json_add_int(JsonBuilder *b, const char *name, gint64 v);
+void sn_json_add_bool(JsonBuilder *b, const char *name, bool v);
+
+/* sn_fwd_mode_name() - "splice" or "slirp" */
+const char *sn_fwd_mode_name(enum sn_fwd_mode mode);
+
+/*
+ * sn_fwd_json_members() - @f's id, proto, host_addr, host_port, guest_addr
+ * and guest_port, in slirp4netns's order, into the open object of @b
+ */
+void sn_fwd_json_members(JsonBuilder *b, const struct sn_fwd *f);
+
+#endif

@@ -1,0 +1,46 @@
+/* fwdjson.c - forwards as JSON for the API's replies and the state file:
+ * the members slirp4netns gives a forward, written with json-glib. */
+#include <arpa/inet.h>
+
+#include "fwdjson.h"
+
+void sn_json_add_str(JsonBuilder *b, const char *name, const char *v)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_string_value(b, v);
+}
+
+void sn_json_add_int(JsonBuilder *b, const char *name, gint64 v)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_int_value(b, v);
+}
+
+void sn_json_add_bool(JsonBuilder *b, const char *name, bool v)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_boolean_value(b, v);
+}
+
+const char *sn_fwd_mode_name(enum sn_fwd_mode mode)
+{
+	return mode == SN_FWD_MODE_SLIRP ? "slirp" : "splice";
+}
+
+void sn_fwd_json_members(JsonBuilder *b, const struct sn_fwd *f)
+{
+	const struct sn_fwd_spec *s = &f->spec;
+	char host[INET6_ADDRSTRLEN], guest[INET_ADDRSTRLEN];
+
+	if (s->host_family == AF_INET6)
+		inet_ntop(AF_INET6, &s->host_addr6, host, sizeof(host));
+	else
+		inet_ntop(AF_INET, &s->host_addr, host, sizeof(host));
+	inet_ntop(AF_INET, &s->guest_addr, guest, sizeof(guest));
+	sn_json_add_int(b, "id", f->id);
+	sn_json_add_str(b, "proto", s->proto == SN_FWD_UDP ? "udp" : "tcp");
+	sn_json_add_str(b, "host_addr", host);
+	sn_json_add_int(b, "host_port", s->host_port);
+	sn_json_add_str(b, "guest_addr", guest);
+	sn_json_add_int(b, "guest_port", s->guest_port);
+}
