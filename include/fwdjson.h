@@ -13,6 +13,15 @@ void sn_json_add_str(JsonBuilder *b, const char *name, const char *v);
 void sn_json_add_int(JsonBuilder *b, const char *name, gint64 v);
 void sn_json_add_bool(JsonBuilder *b, const char *name, bool v);
 
+/* sn_json_str() - the string @n holds, or NULL (@n NULL or no string) */
+const char *sn_json_str(JsonNode *n);
+
+/*
+ * sn_json_bool() - the boolean @n holds in *@out; false when @n is NULL
+ * (absent). Return: false if @n is there but no boolean
+ */
+bool sn_json_bool(JsonNode *n, bool *out);
+
 /* sn_fwd_mode_name() - "splice" or "slirp" */
 const char *sn_fwd_mode_name(enum sn_fwd_mode mode);
 

@@ -80,15 +80,6 @@ static JsonNode *arg(JsonObject *args, const char *name)
 	return n;
 }
 
-/* node_string() - the string @n holds, or NULL if it is no string */
-static const char *node_string(JsonNode *n)
-{
-	if (!n || !JSON_NODE_HOLDS_VALUE(n) ||
-	    json_node_get_value_type(n) != G_TYPE_STRING)
-		return NULL;
-	return json_node_get_string(n);
-}
-
 /*
  * node_int() - the integer @n holds, if it is one within [@min, @max]
  * A number with a fraction (1.5), a string ("80") or a boolean is refused.
@@ -134,7 +125,7 @@ static bool arg_addr(JsonObject *args, const char *name, struct in_addr dflt,
 		     struct in_addr *out)
 {
 	JsonNode *n = arg(args, name);
-	const char *s = node_string(n);
+	const char *s = sn_json_str(n);
 
 	*out = dflt;
 	if (!n)
@@ -153,7 +144,7 @@ static bool arg_addr(JsonObject *args, const char *name, struct in_addr dflt,
 static bool arg_host(JsonObject *args, struct sn_fwd_spec *spec)
 {
 	struct in_addr any = { .s_addr = htonl(INADDR_ANY) };
-	const char *s = node_string(arg(args, "host_addr"));
+	const char *s = sn_json_str(arg(args, "host_addr"));
 
 	spec->host_family = AF_INET;
 	if (s && inet_pton(AF_INET6, s, &spec->host_addr6) == 1) {
@@ -163,26 +154,11 @@ static bool arg_host(JsonObject *args, struct sn_fwd_spec *spec)
 	return arg_addr(args, "host_addr", any, &spec->host_addr);
 }
 
-/* arg_bool() - member @name: true or false; false if absent or null */
-static bool arg_bool(JsonObject *args, const char *name, bool *out)
-{
-	JsonNode *n = arg(args, name);
-
-	*out = false;
-	if (!n)
-		return true;
-	if (!JSON_NODE_HOLDS_VALUE(n) ||
-	    json_node_get_value_type(n) != G_TYPE_BOOLEAN)
-		return false;
-	*out = json_node_get_boolean(n);
-	return true;
-}
-
 /* arg_mode() - member "mode": "splice" or "slirp"; AUTO if absent */
 static bool arg_mode(JsonObject *args, enum sn_fwd_mode *mode)
 {
 	JsonNode *n = arg(args, "mode");
-	const char *s = node_string(n);
+	const char *s = sn_json_str(n);
 
 	*mode = SN_FWD_MODE_AUTO;
 	if (!n)
@@ -200,7 +176,7 @@ static bool arg_mode(JsonObject *args, enum sn_fwd_mode *mode)
 static bool arg_proto(JsonObject *args, const char *name,
 		      enum sn_fwd_proto *proto)
 {
-	const char *s = node_string(arg(args, name));
+	const char *s = sn_json_str(arg(args, name));
 
 	if (!g_strcmp0(s, "tcp"))
 		*proto = SN_FWD_TCP;
@@ -229,10 +205,10 @@ static char *parse_add_args(JsonObject *args, struct in_addr default_guest,
 		return reply_error(
 		    "add_hostfwd: bad arguments.mode (\"splice\" "
 		    "or \"slirp\")");
-	if (!arg_bool(args, "proxy_protocol", &spec->proxy_protocol))
+	if (!sn_json_bool(arg(args, "proxy_protocol"), &spec->proxy_protocol))
 		return reply_error("add_hostfwd: bad arguments.proxy_protocol "
 				   "(true or false)");
-	if (!arg_bool(args, "source_ip", &spec->source_ip))
+	if (!sn_json_bool(arg(args, "source_ip"), &spec->source_ip))
 		return reply_error("add_hostfwd: bad arguments.source_ip "
 				   "(true or false)");
 	return NULL;
@@ -492,7 +468,7 @@ char *sn_api_handle_request(const struct sn_api_ctx *ctx, const char *req,
 	if (bad)
 		return bad;
 	obj = json_node_get_object(root);
-	exec = node_string(json_object_get_member(obj, "execute"));
+	exec = sn_json_str(json_object_get_member(obj, "execute"));
 	if (!exec)
 		return reply_error("no execute found");
 	args_node = json_object_get_member(obj, "arguments");

@@ -22,6 +22,26 @@ void sn_json_add_bool(JsonBuilder *b, const char *name, bool v)
 	json_builder_add_boolean_value(b, v);
 }
 
+const char *sn_json_str(JsonNode *n)
+{
+	if (!n || !JSON_NODE_HOLDS_VALUE(n) ||
+	    json_node_get_value_type(n) != G_TYPE_STRING)
+		return NULL;
+	return json_node_get_string(n);
+}
+
+bool sn_json_bool(JsonNode *n, bool *out)
+{
+	*out = false;
+	if (!n)
+		return true;
+	if (!JSON_NODE_HOLDS_VALUE(n) ||
+	    json_node_get_value_type(n) != G_TYPE_BOOLEAN)
+		return false;
+	*out = json_node_get_boolean(n);
+	return true;
+}
+
 const char *sn_fwd_mode_name(enum sn_fwd_mode mode)
 {
 	return mode == SN_FWD_MODE_SLIRP ? "slirp" : "splice";

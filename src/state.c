@@ -206,27 +206,13 @@ static bool member_int(JsonObject *o, const char *name, gint64 min, gint64 max,
 /* member_str() - member @name of @o if it is a string, else NULL */
 static const char *member_str(JsonObject *o, const char *name)
 {
-	JsonNode *n = json_object_get_member(o, name);
-
-	if (!n || !JSON_NODE_HOLDS_VALUE(n) ||
-	    json_node_get_value_type(n) != G_TYPE_STRING)
-		return NULL;
-	return json_node_get_string(n);
+	return sn_json_str(json_object_get_member(o, name));
 }
 
 /* member_bool() - member @name of @o: true or false; false if absent */
 static bool member_bool(JsonObject *o, const char *name, bool *out)
 {
-	JsonNode *n = json_object_get_member(o, name);
-
-	*out = false;
-	if (!n)
-		return true;
-	if (!JSON_NODE_HOLDS_VALUE(n) ||
-	    json_node_get_value_type(n) != G_TYPE_BOOLEAN)
-		return false;
-	*out = json_node_get_boolean(n);
-	return true;
+	return sn_json_bool(json_object_get_member(o, name), out);
 }
 
 /* member_port() - member @name of @o as a port, 1 to 65535 */
