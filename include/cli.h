@@ -53,6 +53,8 @@ struct sn_config {
 	int exit_fd;  /* -1 if none */
 	char *api_socket;
 	gboolean debug;
+	gboolean enable_sandbox; /* --enable-sandbox */
+	gboolean enable_seccomp; /* --enable-seccomp */
 
 	/* Forwarders (ours) */
 	gboolean keep_source_ip;    /* source_ip's default */

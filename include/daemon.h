@@ -29,7 +29,8 @@ struct sn_daemon {
 	guint pid_watch;  /* pidfd */
 	int helper_pidfd; /* the namespace helper; -1 if none */
 	guint helper_watch;
-	guint sig_watch[3];
+	int sigfd; /* SIGTERM, SIGINT, SIGHUP */
+	guint sig_watch;
 	int exit_status;
 };
 

@@ -3,6 +3,10 @@
 #ifndef SN_NOTIFY_H
 #define SN_NOTIFY_H
 
+/* sn_notify_preload() - if a service manager listens, load what talking
+ * to it needs now, before --enable-sandbox hides the libraries */
+void sn_notify_preload(void);
+
 /* sn_notify_ready() - tap0 is configured and the API socket listens */
 void sn_notify_ready(unsigned int forwards);
 

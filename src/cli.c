@@ -183,18 +183,6 @@ static gboolean opt_target_type(const char *name, const char *value,
 	return cli_error(err, "%s=%s: expected \"netns\"", name, value);
 }
 
-/* opt_unsupported() - flags whose implementation has not landed yet */
-static gboolean opt_unsupported(const char *name, const char *value,
-				gpointer data, GError **err)
-{
-	(void)value;
-	(void)data;
-	return cli_error(err,
-			 "%s is not supported yet by this slirpnetd; "
-			 "run without it (it is not listed in --help)",
-			 name);
-}
-
 /* cli_entries() - the option table, bound to @cfg's fields */
 static GOptionEntry *cli_entries(struct sn_config *cfg)
 {
@@ -232,12 +220,17 @@ static GOptionEntry *cli_entries(struct sn_config *cfg)
 		  "PATH" },
 		{ "userns-path", 0, 0, G_OPTION_ARG_FILENAME, &cfg->userns_path,
 		  "specify user namespace path", "PATH" },
-		{ "enable-sandbox", 0,
-		  G_OPTION_FLAG_HIDDEN | G_OPTION_FLAG_NO_ARG,
-		  G_OPTION_ARG_CALLBACK, opt_unsupported, NULL, NULL },
-		{ "enable-seccomp", 0,
-		  G_OPTION_FLAG_HIDDEN | G_OPTION_FLAG_NO_ARG,
-		  G_OPTION_ARG_CALLBACK, opt_unsupported, NULL, NULL },
+		{ "enable-sandbox", 0, 0, G_OPTION_ARG_NONE,
+		  &cfg->enable_sandbox,
+		  "create a new mount namespace holding only /etc, /run and "
+		  "the daemon's own files, and drop all capabilities (but "
+		  "CAP_NET_BIND_SERVICE when run as root)",
+		  NULL },
+		{ "enable-seccomp", 0, 0, G_OPTION_ARG_NONE,
+		  &cfg->enable_seccomp,
+		  "allow only the system calls the running daemon needs "
+		  "(seccomp)",
+		  NULL },
 		{ "outbound-addr", 0, 0, G_OPTION_ARG_STRING,
 		  &cfg->outbound_addr,
 		  "sets outbound ipv4 address to bound to (an address or an "

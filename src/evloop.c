@@ -231,8 +231,10 @@ static bool start_thread(struct sn_evloop *l, GError **err)
 	sigset_t all, old;
 	int rc;
 
-	/* Signals are the main loop's business: block them all here. */
+	/* Signals are the main loop's business: block them all here, but
+	 * SIGSYS, by which --enable-seccomp reports a call off its list. */
 	sigfillset(&all);
+	sigdelset(&all, SIGSYS);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, SN_EV_STACK);

@@ -17,6 +17,25 @@
  */
 typedef int (*sd_notify_fn)(int unset_environment, const char *state);
 
+/* load() - libsystemd, loaded once and kept (RTLD_NODELETE) */
+static void *load(void)
+{
+	void *lib =
+	    dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+
+	if (!lib)
+		g_debug("cannot load libsystemd: %s", dlerror());
+	return lib;
+}
+
+void sn_notify_preload(void)
+{
+	void *lib;
+
+	if (g_getenv("NOTIFY_SOCKET") && (lib = load()))
+		dlclose(lib);
+}
+
 /* notify() - send @state; failures are worth a debug line only */
 static void notify(const char *state)
 {
@@ -26,11 +45,9 @@ static void notify(const char *state)
 
 	if (!g_getenv("NOTIFY_SOCKET"))
 		return;
-	lib = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-	if (!lib) {
-		g_debug("cannot load libsystemd: %s", dlerror());
+	lib = load();
+	if (!lib)
 		return;
-	}
 	fn = (sd_notify_fn)dlsym(lib, "sd_notify");
 	rc = fn ? fn(0, state) : -ENOSYS;
 	if (rc < 0)
@@ -38,6 +55,10 @@ static void notify(const char *state)
 	dlclose(lib);
 }
 #else
+void sn_notify_preload(void)
+{
+}
+
 static void notify(const char *state)
 {
 	if (g_getenv("NOTIFY_SOCKET"))

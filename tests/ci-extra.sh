@@ -1,6 +1,7 @@
 #!/bin/bash
 # ci-extra.sh - checks beyond the test suite, run by CI after it: the libFuzzer
-# targets for a while, the tests again under ASan+UBSan, memcheck on the daemon.
+# targets for a while, the integration tests again with the daemon sandboxed,
+# the tests again under ASan+UBSan, memcheck on the daemon.
 #
 # Usage: tests/ci-extra.sh (from anywhere; as root, like the test suite)
 #   FUZZ_SECONDS  how long each fuzzer runs (default 60; both run at once)
@@ -96,6 +97,15 @@ else
 	cat "$work/fuzz-build.log"
 	flunk "the fuzzers did not build (clang and libclang-rt-14-dev?)"
 fi
+
+# ---- the integration tests again, the daemon sandboxed ----
+
+# Every integration test, the daemon always started with --enable-sandbox
+# --enable-seccomp (tests/integration/hardened.sh.in); a call the filter
+# blocks fails the test that made it. meson prints its own summary.
+echo "ci-extra: integration tests with --enable-sandbox --enable-seccomp"
+meson test -C "$BUILD" --print-errorlogs --setup=hardened --suite integration ||
+	suite_failed=1
 
 # ---- the tests under AddressSanitizer and UndefinedBehaviorSanitizer ----
 

@@ -7,6 +7,13 @@
 set -euo pipefail
 
 : "${SLIRPNETD:?SLIRPNETD must name the slirpnetd binary}"
+# The hardened pass (meson test --setup=hardened): the same tests, the
+# daemon always run with --enable-sandbox --enable-seccomp.
+# SN_REAL is the binary itself, whose PIDs show it as their exe.
+SN_REAL=$(realpath "$SLIRPNETD")
+if [ -n "${SN_HARDENED:-}" ]; then
+	SLIRPNETD=${SN_HARDENED_WRAPPER:?the hardened pass needs the wrapper}
+fi
 SLIRPNETD=$(realpath "$SLIRPNETD")
 TESTNAME=$(basename "$0" .sh)
 SN_PIDS=()
@@ -24,12 +31,22 @@ fail() {
 # ok MSG: record a passing check
 ok() { echo "ok: $*"; }
 
-# sn_cleanup: kill everything started, remove the work directory
+# sn_cleanup: kill everything started, remove the work directory; in the
+# hardened pass, fail if any daemon log shows a call seccomp blocked
 sn_cleanup() {
-	local p
+	local p rc=$? blocked=
 	for p in "${SN_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
-	[ -n "${SN_WORK:-}" ] && rm -rf "$SN_WORK"
+	if [ -n "${SN_HARDENED:-}" ] && [ -n "${SN_WORK:-}" ]; then
+		blocked=$(grep -rIh "seccomp: blocked system call" "$SN_WORK" 2>/dev/null | sort -u || true)
+	fi
+	if [ -n "$blocked" ]; then
+		echo "FAIL: $TESTNAME: seccomp blocked calls the daemon made:" >&2
+		echo "$blocked" >&2
+		rc=1
+	fi
+	[ -z "${SN_WORK:-}" ] || rm -rf "$SN_WORK"
+	exit "$rc"
 }
 
 # sn_setup_host_tools: one-time machine set-up shared by the tests (as root):
@@ -158,15 +175,24 @@ sn_host_setup() {
 	chown sntest:sntest "$SN_USERDIR"
 }
 
-# sn_user_binary: set SN_BIN to a slirpnetd that sntest can run: $SLIRPNETD,
-# or a copy in $SN_WORK if the tree holding it is private
+# sn_user_binary: set SN_BIN to a slirpnetd that sntest can run: $SN_REAL,
+# or a copy in $SN_WORK if the tree holding it is private; and SN_RUN to
+# what engines are told to run: SN_BIN, or in the hardened pass a wrapper
+# adding --enable-sandbox --enable-seccomp
 sn_user_binary() {
-	SN_BIN=$SLIRPNETD
+	SN_BIN=$SN_REAL
 	if ! runuser -u sntest -- test -x "$SN_BIN"; then
 		SN_BIN="$SN_WORK/slirpnetd"
-		cp "$SLIRPNETD" "$SN_BIN"
+		cp "$SN_REAL" "$SN_BIN"
 		chmod 755 "$SN_BIN"
-		echo "note: $SLIRPNETD is not executable by sntest; using a copy"
+		echo "note: $SN_REAL is not executable by sntest; using a copy"
+	fi
+	SN_RUN=$SN_BIN
+	if [ -n "${SN_HARDENED:-}" ]; then
+		SN_RUN="$SN_WORK/slirpnetd-hardened"
+		printf '#!/bin/sh\nexec %s --enable-sandbox --enable-seccomp "$@"\n' \
+			"$SN_BIN" >"$SN_RUN"
+		chmod 755 "$SN_RUN"
 	fi
 }
 

@@ -13,7 +13,11 @@ MYUSERNS=$(readlink /proc/self/ns/user)
 our_daemons() {
 	local p
 	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/exe" 2>/dev/null)" = "$SLIRPNETD" ] || continue
+		# by name: a sandboxed daemon's exe is outside our view
+		case "$(cat "$p/comm" 2>/dev/null)" in
+		slirpnetd | slirpnetd-ns) ;;
+		*) continue ;;
+		esac
 		[ "$(readlink "$p/ns/user" 2>/dev/null)" = "$MYUSERNS" ] || continue
 		echo "${p#/proc/}"
 	done
@@ -87,8 +91,19 @@ run_fail "--cidr=10.0.2.0/31" "--cidr=10.0.2.0/31" "${SN[@]}" --cidr=10.0.2.0/31
 run_fail "--netns-type=bogus" "--netns-type=bogus" "${SN[@]}" --netns-type=bogus "$CPID"
 run_fail "--target-type=bess" "not supported" "${SN[@]}" --target-type=bess "$CPID"
 run_fail "--target-type=foo" "--target-type=foo" "${SN[@]}" --target-type=foo "$CPID"
-run_fail "--enable-sandbox" "not supported yet" "${SN[@]}" --enable-sandbox "$CPID"
-run_fail "--enable-seccomp" "not supported yet" "${SN[@]}" --enable-seccomp "$CPID"
+# --enable-sandbox keeps only /etc and /run: a resolv.conf that points
+# elsewhere is refused (slirp4netns's rule), with an /etc holding only that
+# link bound over the real one for the moment
+mkdir "$SN_WORK/etc"
+ln -s /opt/elsewhere/resolv.conf "$SN_WORK/etc/resolv.conf"
+mount --bind "$SN_WORK/etc" /etc
+run_fail "--enable-sandbox, resolv.conf outside /etc and /run" \
+	"/etc/resolv.conf resolves to /opt/elsewhere/resolv.conf" \
+	"${SN[@]}" --enable-sandbox "$CPID"
+umount /etc
+run_fail "--enable-sandbox, --api-socket in a missing directory" \
+	"with --enable-sandbox it must exist" \
+	"$SLIRPNETD" --enable-sandbox -a "$SN_WORK/nodir/api.sock" "$CPID"
 run_fail "unknown flag" "--no-such-flag" "${SN[@]}" --no-such-flag "$CPID"
 grep -qF -- "--help" "$OUT" || fail "unknown flag: no pointer to --help: $(cat "$OUT")"
 run_fail "--macaddress without -c" "needs --configure" \

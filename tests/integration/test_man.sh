@@ -86,16 +86,5 @@ check_options() {
 lint "$SN_MAN_SLIRPNETD"
 lint "$SN_MAN_SLIRPNETD_CTL"
 
-# --enable-sandbox and --enable-seccomp are documented as not implemented:
-# hidden from --help and refused.
-hidden=(--enable-sandbox --enable-seccomp)
-for opt in "${hidden[@]}"; do
-	rc=0
-	"$SLIRPNETD" "$opt" 1 >/dev/null 2>"$WORK/err" || rc=$?
-	[ "$rc" = 1 ] && grep -q -- "$opt is not supported" "$WORK/err" ||
-		fail "slirpnetd $opt: exit $rc, $(cat "$WORK/err"); the page says it is refused"
-done
-ok "slirpnetd refuses ${hidden[*]}, as the page says"
-
-check_options slirpnetd "$SLIRPNETD" "$SN_MAN_SLIRPNETD" "${hidden[@]}"
+check_options slirpnetd "$SLIRPNETD" "$SN_MAN_SLIRPNETD"
 check_options slirpnetd-ctl "$SLIRPNETD_CTL" "$SN_MAN_SLIRPNETD_CTL"

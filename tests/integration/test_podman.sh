@@ -43,7 +43,7 @@ trap cleanup EXIT
 mkdir -p "$U/home" "$U/config" "$U/run" "$U/storage" "$U/rootfs/bin" "$U/rootfs/tmp"
 cat >"$U/containers.conf" <<EOF
 [engine]
-network_cmd_path = "$SN_BIN"
+network_cmd_path = "$SN_RUN"
 runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"

@@ -60,7 +60,7 @@ sn_port_free "$FWD_PORT"
 # rootlesskit as sntest; its command (root in the new user namespace) runs
 # an echo server on the guest's GUEST_PORT until $U/stop appears
 runuser -u sntest -- rootlesskit --debug --net=slirp4netns \
-	--slirp4netns-binary="$SN_BIN" --port-driver=slirp4netns --state-dir="$STATE" \
+	--slirp4netns-binary="$SN_RUN" --port-driver=slirp4netns --state-dir="$STATE" \
 	sh -c 'socat -t 30 "TCP-LISTEN:$2,reuseaddr,fork" EXEC:cat &
 		while [ ! -e "$1/stop" ]; do sleep 0.1; done
 		kill $!' sh "$U" "$GUEST_PORT" >"$SN_LOG" 2>&1 &

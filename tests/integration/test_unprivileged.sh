@@ -166,6 +166,36 @@ nsc ping -c 1 -W 5 10.0.2.2 >/dev/null || fail "cannot ping 10.0.2.2 via tap1"
 ok "as sntest, --netns-type=path with --userns-path: ready, tap1 works"
 stop_daemon
 
+# --- --enable-sandbox --enable-seccomp as sntest: without CAP_SYS_ADMIN the
+# daemon builds its sandbox in a user namespace of its own, mapping only
+# sntest, and keeps no capability there
+start_as_sntest -c -a "$SN_API" --enable-sandbox --enable-seccomp "$CPID"
+st="/proc/$DPID/status"
+grep -q '^Seccomp:[[:space:]]*2$' "$st" || fail "sandboxed daemon: no seccomp filter: $(grep Seccomp "$st")"
+grep -q '^NoNewPrivs:[[:space:]]*1$' "$st" || fail "sandboxed daemon: no_new_privs not set"
+grep -q '^CapEff:[[:space:]]*0*$' "$st" && grep -q '^CapBnd:[[:space:]]*0*$' "$st" ||
+	fail "sandboxed daemon keeps capabilities: $(grep Cap "$st")"
+DUSERNS=$(readlink "/proc/$DPID/ns/user")
+[ "$DUSERNS" != "$(readlink /proc/self/ns/user)" ] && [ "$DUSERNS" != "$(readlink "/proc/$CPID/ns/user")" ] ||
+	fail "sandboxed daemon is not in a user namespace of its own: $DUSERNS"
+[ "$(awk '{ print $1, $2, $3 }' "/proc/$DPID/uid_map")" = "$SNUID $SNUID 1" ] ||
+	fail "its user namespace maps $(cat "/proc/$DPID/uid_map"), not only sntest"
+[ "$(readlink "/proc/$DPID/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] || fail "no mount namespace of its own"
+view=$(cd "/proc/$DPID/root" && ls -A | tr '\n' ' ')
+[ "$view" = "etc proc run tmp " ] || fail "the sandbox's / holds: $view"
+[ -S "/proc/$DPID/root$SN_API" ] && [ ! -e "/proc/$DPID/root$SN_WORK/slirpnetd.log" ] ||
+	fail "the sandbox shows more of $SN_WORK than the API socket's directory"
+nsc ping -c 1 -W 5 10.0.2.2 >/dev/null || fail "sandboxed: cannot ping 10.0.2.2"
+reply=$(runuser -u sntest -- timeout 10 ncat -U "$SN_API" <<<'{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"127.0.0.1","host_port":80,"guest_port":80}}')
+if [ "$start" -gt 80 ]; then
+	grep -qF "net.ipv4.ip_unprivileged_port_start is $start" <<<"$reply" ||
+		fail "sandboxed: the privileged-port reply lacks the sysctl's value: $reply"
+fi
+ok "as sntest with --enable-sandbox --enable-seccomp: own user namespace mapping uid $SNUID only, / holds $view, no capabilities, seccomp on; ping and the API work"
+stop_daemon
+[ ! -e "$SN_API" ] || fail "sandboxed: API socket left behind"
+ok "sandboxed, SIGTERM: exit 0, API socket removed"
+
 # --- failures as sntest
 # root's namespaces (PID 1): refused with a message, not a crash
 rc=0
