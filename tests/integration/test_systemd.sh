@@ -1,8 +1,9 @@
 #!/bin/bash
 # test_systemd.sh - the user units: systemd-analyze verify passes on each,
 # and slirpnetd@.service's ExecStart, run by hand with a NOTIFY_SOCKET this
-# test listens on, sends READY=1 with its status once ready, STATUS= as
-# forwards come and go, and STOPPING=1 on SIGTERM.
+# test listens on (under no_new_privs and umask 0077, as the unit sets),
+# sends READY=1 with its status once ready, runs sandboxed with seccomp on,
+# STATUS= as forwards come and go, and STOPPING=1 on SIGTERM.
 . "$(dirname "$0")/lib.sh"
 : "${SN_UNIT_DIR:?SN_UNIT_DIR must name the generated units}"
 : "${SN_UNIT_SRC:?SN_UNIT_SRC must name the unit sources}"
@@ -40,7 +41,8 @@ socat -u UNIX-RECV:"$NOTIFY_SOCKET" OPEN:"$SN_WORK/notified",creat,append &
 SN_PIDS+=($!)
 wait_for test -S "$NOTIFY_SOCKET" || fail "the notify socket did not appear"
 SN_LOG="$SN_WORK/slirpnetd.log"
-NOTIFY_SOCKET=$NOTIFY_SOCKET $cmd >"$SN_LOG" 2>&1 &
+# as the unit's NoNewPrivileges= and UMask= would start it
+(umask 0077 && NOTIFY_SOCKET=$NOTIFY_SOCKET exec setpriv --no-new-privs $cmd) >"$SN_LOG" 2>&1 &
 SN_PID=$!
 SN_PIDS+=($SN_PID)
 wait_for grep -q 'READY=1' "$SN_WORK/notified" || fail "no READY=1 on NOTIFY_SOCKET: $(cat "$SN_WORK/notified")"
@@ -49,6 +51,10 @@ nsx ip -4 addr show tap0 | grep -q 10.0.2.100/24 || fail "READY=1 came before ta
 SN_API="$RT/slirpnetd/$INST.sock"
 [ -S "$SN_API" ] || fail "no API socket at $SN_API when READY=1 came"
 ok "READY=1 and \"STATUS=ready, 0 forwards\" once tap0 is configured and $SN_API listens"
+grep -q '^Seccomp:[[:space:]]*2$' "/proc/$SN_PID/status" &&
+	[ "$(readlink "/proc/$SN_PID/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] ||
+	fail "the unit's daemon is not sandboxed with seccomp on"
+ok "the unit's daemon runs in its sandbox with its seccomp filter (no_new_privs, umask 0077 given)"
 
 r=$(api '{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"127.0.0.1","host_port":18080,"guest_port":80}}')
 [ "$r" = '{"return":{"id":1}}' ] || fail "add_hostfwd: $r"
