@@ -23,9 +23,56 @@ enum sn_guard_verdict {
 
 /* Totals since start-up. */
 struct sn_guard_stats {
-	uint64_t cleaned; /* TCP segments whose urgent data was cleared */
-	uint64_t dropped; /* malformed TCP packets dropped */
+	uint64_t cleaned;      /* TCP segments whose urgent data was cleared */
+	uint64_t dropped;      /* malformed TCP packets dropped */
+	uint64_t frag_dropped; /* IPv4 fragments dropped (see guard.c) */
+	uint64_t frag_primed;  /* first fragments handed to libslirp again */
 };
+
+/* IPv4 datagrams whose first fragment the guard remembers at once. */
+#define SN_GUARD_FRAGS 32
+/* Payload bytes of a first fragment kept, and replayed, with its header. */
+#define SN_GUARD_PRIME_DATA 8
+/* Largest IPv4 header (options included). */
+#define SN_GUARD_IP4_HLEN_MAX 60
+
+/* A remembered first fragment: its IPv4 header (total length cut to the
+ * kept payload, checksum redone) and SN_GUARD_PRIME_DATA payload bytes. */
+struct sn_guard_frag {
+	uint32_t seq; /* when it was stored, for replacing the oldest */
+	uint8_t hlen; /* IPv4 header length; 0: the slot is free */
+	uint8_t ip[SN_GUARD_IP4_HLEN_MAX + SN_GUARD_PRIME_DATA];
+};
+
+/* Hands libslirp a frame the guard made itself. */
+typedef void (*sn_guard_inject_fn)(const uint8_t *frame, size_t len,
+				   void *opaque);
+
+/* What one stack's guard keeps: set it up with sn_guard_init(). Zeroed
+ * instead, it works but drops the last fragment of every IPv4 datagram. */
+struct sn_guard {
+	struct sn_guard_stats stats;
+	struct sn_ratelimit rl;	     /* for the --debug totals */
+	struct sn_ratelimit rl_frag; /* for the fragment drop warning */
+	sn_guard_inject_fn inject;
+	void *inject_opaque;
+	uint32_t frag_seq;
+	struct sn_guard_frag frags[SN_GUARD_FRAGS];
+};
+
+/*
+ * sn_guard_init() - a fresh guard for one stack
+ * @inject:	hands libslirp a frame, as slirp_input() does (see guard.c)
+ * @opaque:	for @inject
+ */
+void sn_guard_init(struct sn_guard *g, sn_guard_inject_fn inject, void *opaque);
+
+/*
+ * sn_guard_frame() - sn_guard_inspect() @frame, then keep libslirp's IPv4
+ * reassembly safe (may call g->inject first); count it all in @g
+ * Return: true to hand the (maybe cleaned) frame to libslirp, false to drop
+ */
+bool sn_guard_frame(struct sn_guard *g, uint8_t *frame, size_t len);
 
 /*
  * sn_guard_inspect() - neutralize TCP urgent data in one Ethernet frame
@@ -33,21 +80,11 @@ struct sn_guard_stats {
  *		and the TCP checksum)
  * @len:	its length; nothing past it is read
  *
+ * Stateless: libslirp's IPv4 reassembly is sn_guard_frame()'s business.
+ *
  * Return: the verdict; on SN_GUARD_PASS and SN_GUARD_DROP the frame is
  * unchanged
  */
-/* What one stack's guard counts; zero it to start. */
-struct sn_guard {
-	struct sn_guard_stats stats;
-	struct sn_ratelimit rl; /* for the --debug totals */
-};
-
-/*
- * sn_guard_frame() - sn_guard_inspect() @frame, count it in @g
- * Return: true to hand the (maybe cleaned) frame to libslirp, false to drop
- */
-bool sn_guard_frame(struct sn_guard *g, uint8_t *frame, size_t len);
-
 enum sn_guard_verdict sn_guard_inspect(uint8_t *frame, size_t len);
 
 /*

@@ -1,9 +1,11 @@
 /* guard.c - frames from the guest made harmless before libslirp parses
- * them (TCP urgent data), and the start-up check of libslirp's version. */
+ * them (TCP urgent data, IPv4 fragments), and libslirp's version check. */
+#include <arpa/inet.h>
 #include <glib.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <slirp/libslirp.h>
+#include <string.h>
 
 #include "guard.h"
 #include "log.h"
@@ -42,8 +44,49 @@
  * Frames that are not TCP, or too short or malformed for libslirp to get
  * as far as TCP, pass untouched: libslirp drops them itself.
  *
- * Counters and the log's rate limit are file-scope: the tap input path
- * runs on the main loop only.
+ * IPv4 fragments (libslirp 4.7.0 as Debian 12 ships it): ip_reass() in
+ * ip_input.c links a datagram's fragments (struct ipasfrag) in a ring whose
+ * head is the queue header (struct ipq), read and written through both
+ * types. Type-based alias analysis lets the compiler assume those accesses
+ * never alias, and Debian's build reads the head's first link before
+ * ip_enq() stores the new fragment there: a fragment that lands in an empty
+ * queue is not seen by the completeness loop. If it is a last fragment (MF
+ * clear, offset > 0), the empty datagram counts as complete, the queue
+ * header itself as its first fragment: the payload is copied over that
+ * header and then followed as a pointer, and written through. One frame
+ * from the guest kills the daemon (its payload picks the address); a burst
+ * of fragmented UDP does when the tap queue drops some datagram's earlier
+ * fragments. Upstream's later ip_reass() uses one type (struct ipas).
+ *
+ * A fragment lands in an empty queue when there is none for its datagram,
+ * or when it covers every fragment queued. A last fragment does neither if
+ * the queue holds a fragment at offset 0: nothing trims or removes that one,
+ * and it sorts first. So the guard keeps the header and first
+ * SN_GUARD_PRIME_DATA bytes of each datagram's first fragment (of the last
+ * SN_GUARD_FRAGS datagrams, by ID, protocol, source and destination, as
+ * ip_input() matches them) and hands them to libslirp again, as a fragment
+ * of their own, right before the datagram's last fragment. libslirp drops
+ * that copy as a duplicate if the queue holds the first fragment, or
+ * starts a queue with it if the queue timed out, was freed or never got the
+ * first fragment: whatever happened meanwhile, the last fragment finds a
+ * fragment at offset 0 ahead of it. The cost: one small frame more per
+ * fragmented datagram, none for other frames.
+ *
+ * Dropped, and logged at most once per interval:
+ * - a last fragment of a datagram whose first fragment the guard does not
+ *   keep (never seen, or SN_GUARD_FRAGS newer ones since): senders send
+ *   fragments in order, and libslirp would crash on it;
+ * - a first fragment carrying fewer than SN_GUARD_PRIME_DATA bytes (all
+ *   but the last carry multiples of 8, RFC 791): any fragment at offset 0
+ *   libslirp queues must cover the copy, or the copy could complete a
+ *   datagram and free the queue the last fragment needs.
+ * Middle fragments (MF set, offset > 0) pass: libslirp never counts a
+ * datagram complete on one. So do fragments whose IHL or lengths
+ * ip_input() refuses before reassembly, and first fragments with TTL 0,
+ * which it drops there too: those are not kept.
+ *
+ * Counters, rate limits and kept fragments live in struct sn_guard, one
+ * per stack: the tap input path runs on the main loop only.
  */
 
 #define ETH_HLEN       14
@@ -51,6 +94,7 @@
 #define ETHERTYPE_IPV6 0x86dd
 #define IP4_HLEN_MIN   20
 #define IP4_OFFMASK    0x1fff
+#define IP4_MF	       0x2000
 #define IP6_HLEN       40
 #define TCP_HLEN_MIN   20
 /* In the TCP header's 16-bit word at offset 12 (data offset, flags). */
@@ -157,19 +201,168 @@ static void log_totals(struct sn_guard *g)
 		g->stats.cleaned, g->stats.dropped);
 }
 
-/* sn_guard_frame() - sn_guard_inspect(), counted and logged */
+/* ip4_csum() - the checksum of the IPv4 header at @ip, @hl bytes, whose
+ * checksum field is zero */
+static uint16_t ip4_csum(const uint8_t *ip, size_t hl)
+{
+	uint32_t sum = 0;
+	size_t i;
+
+	for (i = 0; i < hl; i += 2)
+		sum += get16(ip + i);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* frag_find() - the kept first fragment of the datagram of the IPv4
+ * header at @ip (ID, protocol, source, destination), or NULL */
+static struct sn_guard_frag *frag_find(struct sn_guard *g, const uint8_t *ip)
+{
+	struct sn_guard_frag *k;
+
+	for (k = g->frags; k < g->frags + SN_GUARD_FRAGS; k++)
+		if (k->hlen && !memcmp(k->ip + 4, ip + 4, 2) &&
+		    k->ip[9] == ip[9] && !memcmp(k->ip + 12, ip + 12, 8))
+			return k;
+	return NULL;
+}
+
+/* frag_slot() - a free slot, or else the one kept longest */
+static struct sn_guard_frag *frag_slot(struct sn_guard *g)
+{
+	struct sn_guard_frag *k, *old = g->frags;
+
+	for (k = g->frags; k < g->frags + SN_GUARD_FRAGS; k++) {
+		if (!k->hlen)
+			return k;
+		if (g->frag_seq - k->seq > g->frag_seq - old->seq)
+			old = k;
+	}
+	return old;
+}
+
+/* frag_drop() - count a fragment dropped for reason @why, log it at most
+ * once per interval; returns false, the verdict */
+static bool frag_drop(struct sn_guard *g, const uint8_t *ip, const char *why)
+{
+	char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN];
+	unsigned int held;
+
+	g->stats.frag_dropped++;
+	if (!sn_ratelimit_ok(&g->rl_frag, &held))
+		return false;
+	inet_ntop(AF_INET, ip + 12, src, sizeof(src));
+	inet_ntop(AF_INET, ip + 16, dst, sizeof(dst));
+	g_warning("guard: dropped an IPv4 fragment from the guest (%s -> %s, "
+		  "protocol %u, ID %u, offset %u): %s (%u more dropped since "
+		  "the last report)",
+		  src, dst, ip[9], get16(ip + 4),
+		  (unsigned int)(get16(ip + 6) & IP4_OFFMASK) * 8, why, held);
+	return false;
+}
+
+/* frag_first() - keep the first fragment at @ip: header @hl bytes, total
+ * length @tot */
+static bool frag_first(struct sn_guard *g, const uint8_t *ip, size_t hl,
+		       size_t tot)
+{
+	struct sn_guard_frag *k = frag_find(g, ip);
+
+	if (k)
+		k->hlen = 0;
+	if (tot - hl < SN_GUARD_PRIME_DATA)
+		return frag_drop(g, ip,
+				 "a first fragment shorter than 8 bytes, "
+				 "which no sender sends and libslirp's "
+				 "reassembly cannot be kept safe from");
+	if (!ip[8])
+		return true; /* TTL 0: ip_input() drops it */
+	k = frag_slot(g);
+	memcpy(k->ip, ip, hl + SN_GUARD_PRIME_DATA);
+	put16(k->ip + 2, (uint16_t)(hl + SN_GUARD_PRIME_DATA));
+	put16(k->ip + 10, 0);
+	put16(k->ip + 10, ip4_csum(k->ip, hl));
+	k->hlen = (uint8_t)hl;
+	k->seq = ++g->frag_seq;
+	return true;
+}
+
+/* frag_last() - hand libslirp the kept first fragment of the datagram of
+ * the last fragment at @ip in @frame, then let that pass; or drop it */
+static bool frag_last(struct sn_guard *g, const uint8_t *frame,
+		      const uint8_t *ip)
+{
+	struct sn_guard_frag *k = frag_find(g, ip);
+	uint8_t copy[ETH_HLEN + sizeof(k->ip)];
+	size_t n;
+
+	if (!k)
+		return frag_drop(g, ip,
+				 "the last fragment of a datagram whose first "
+				 "fragment it did not see, on which libslirp "
+				 "4.7.0 crashes");
+	if (!g->inject)
+		return frag_drop(g, ip,
+				 "a last fragment, and no way to hand libslirp "
+				 "the first one again");
+	n = k->hlen + SN_GUARD_PRIME_DATA;
+	memcpy(copy, frame, ETH_HLEN);
+	memcpy(copy + ETH_HLEN, k->ip, n);
+	k->hlen = 0;
+	g->stats.frag_primed++;
+	g->inject(copy, ETH_HLEN + n, g->inject_opaque);
+	return true;
+}
+
+/* guard_frag() - the IPv4 fragment in @frame, @len bytes (at least an
+ * Ethernet and an IPv4 header) */
+static bool guard_frag(struct sn_guard *g, const uint8_t *frame, size_t len)
+{
+	const uint8_t *ip = frame + ETH_HLEN;
+	size_t room = len - ETH_HLEN, hl, tot;
+	uint16_t off = get16(ip + 6);
+
+	hl = (size_t)(ip[0] & 0x0f) * 4;
+	tot = get16(ip + 2);
+	/* What ip_input() drops before reassembly needs no guarding. */
+	if (ip[0] >> 4 != 4 || hl < IP4_HLEN_MIN || hl > room || tot < hl ||
+	    tot > room)
+		return true;
+	if (!(off & IP4_OFFMASK))
+		return frag_first(g, ip, hl, tot);
+	if (off & IP4_MF)
+		return true;
+	return frag_last(g, frame, ip);
+}
+
+/* sn_guard_init() - a fresh guard for one stack */
+void sn_guard_init(struct sn_guard *g, sn_guard_inject_fn inject, void *opaque)
+{
+	memset(g, 0, sizeof(*g));
+	g->inject = inject;
+	g->inject_opaque = opaque;
+}
+
+/* sn_guard_frame() - sn_guard_inspect(), then IPv4 fragments; counted */
 bool sn_guard_frame(struct sn_guard *g, uint8_t *frame, size_t len)
 {
 	enum sn_guard_verdict v = sn_guard_inspect(frame, len);
 
-	if (v == SN_GUARD_PASS)
+	if (v != SN_GUARD_PASS) {
+		if (v == SN_GUARD_CLEANED)
+			g->stats.cleaned++;
+		else
+			g->stats.dropped++;
+		log_totals(g);
+		if (v == SN_GUARD_DROP)
+			return false;
+	}
+	if (len < ETH_HLEN + IP4_HLEN_MIN ||
+	    get16(frame + 12) != ETHERTYPE_IPV4 ||
+	    !(get16(frame + ETH_HLEN + 6) & (IP4_MF | IP4_OFFMASK)))
 		return true;
-	if (v == SN_GUARD_CLEANED)
-		g->stats.cleaned++;
-	else
-		g->stats.dropped++;
-	log_totals(g);
-	return v == SN_GUARD_CLEANED;
+	return guard_frag(g, frame, len);
 }
 
 /* parse_num() - a decimal number of at most 6 digits at @s into @n

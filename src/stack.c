@@ -28,7 +28,8 @@
  *
  * - dispatch(): frames from the tap fd, read in a batch until EAGAIN or
  *   SN_TAP_BATCH frames, each checked by guard.c (TCP urgent data
- *   cleared, malformed TCP dropped) and handed to slirp_input(); then
+ *   cleared, malformed TCP dropped, IPv4 reassembly kept safe: it may hand
+ *   libslirp a frame of its own first) and handed to slirp_input(); then
  *   slirp_pollfds_poll() with the revents of this iteration (indices from
  *   this iteration's fill: sockets libslirp creates meanwhile start with no
  *   index and are not looked up, and closed ones leave its lists); then
@@ -340,6 +341,14 @@ static void stack_fail(struct sn_stack *s, const char *why)
 		s->fatal(why, s->fatal_opaque);
 }
 
+/* guard_inject() - a frame guard.c made, to libslirp */
+static void guard_inject(const uint8_t *frame, size_t len, void *opaque)
+{
+	struct sn_stack *s = opaque;
+
+	slirp_input(s->slirp, frame, (int)len);
+}
+
 /* tap_input() - guest -> libslirp: read a batch of frames */
 static void tap_input(struct sn_stack *s)
 {
@@ -502,6 +511,7 @@ struct sn_stack *sn_stack_new(const struct sn_config *cfg, int tapfd,
 	SlirpConfig sc;
 
 	s->tapfd = tapfd;
+	sn_guard_init(&s->guard, guard_inject, s);
 	s->fatal = fatal;
 	s->fatal_opaque = opaque;
 	s->registered = g_array_new(FALSE, FALSE, sizeof(int));

@@ -82,8 +82,8 @@ wait_for sh -c '[ "$(echo back | timeout 3 socat - TCP:127.0.0.1:17002)" = back 
 ok "fd limit 64: ${#pile[@]} clients piled in, logged $n time(s), the open connection and the API kept working, recovered"
 
 # --- the guest floods the gateway (UDP, and connections to a closed port)
-# (datagrams below the MTU: a flood of fragmented ones crashes libslirp
-# 4.7.0 itself, slirp4netns with it)
+# (datagrams below the MTU: test_guard.sh sends a burst of fragmented ones,
+# which crashes libslirp 4.7.0 unguarded, slirp4netns with it)
 # while a forward carries 16 MiB: the data arrives intact, the API answers
 # within a second
 sn_container

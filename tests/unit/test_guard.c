@@ -1,6 +1,6 @@
-/* test_guard.c - unit tests for src/guard.c: TCP urgent data cleared in
- * IPv4 and IPv6 frames with a checksum that still verifies, everything else
- * left byte for byte; truncated and malformed frames; version comparison. */
+/* test_guard.c - unit tests for src/guard.c: TCP urgent data cleared with a
+ * checksum that still verifies, everything else left byte for byte; IPv4
+ * fragments kept safe for libslirp's reassembly; version comparison. */
 #include <check.h>
 #include <glib.h>
 #include <stdlib.h>
@@ -494,6 +494,303 @@ START_TEST(frame_counts)
 }
 END_TEST
 
+/* ---- IPv4 fragments: sn_guard_frame() with state ---- */
+
+/* What the guard handed libslirp of its own: the last frame, and how many. */
+struct injected {
+	int n;
+	uint8_t b[FRAME_MAX];
+	size_t len;
+};
+
+static void record(const uint8_t *frame, size_t len, void *opaque)
+{
+	struct injected *inj = opaque;
+
+	ck_assert_uint_le(len, sizeof(inj->b));
+	memcpy(inj->b, frame, len);
+	inj->len = len;
+	inj->n++;
+}
+
+/* A UDP datagram: 20 bytes of stand-in header, 60 of payload. */
+static const struct spec udp_dgram = {
+	.proto = PROTO_UDP,
+	.payload =
+	    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX",
+};
+
+/* frag() - a fragment of datagram @s, IPv4 ID @id, into @f: flags and
+ * offset @frag_field, @data bytes after the IPv4 header */
+static void frag(struct frame *f, const struct spec *s, uint16_t id,
+		 uint16_t frag_field, size_t data)
+{
+	size_t hl = 20 + s->ip_opt;
+
+	build(f, s);
+	put16(f->b + f->l3 + 4, id);
+	ip4_refrag(f, frag_field, hl + data);
+}
+
+/* pass() - the guard lets @f through untouched */
+static void pass(struct sn_guard *g, struct frame *f)
+{
+	uint8_t before[FRAME_MAX];
+
+	memcpy(before, f->b, sizeof(before));
+	ck_assert(sn_guard_frame(g, f->b, f->len));
+	ck_assert_mem_eq(f->b, before, sizeof(before));
+}
+
+/* dropped() - the guard drops @f, counts it, and leaves it alone */
+static void dropped(struct sn_guard *g, struct frame *f)
+{
+	uint64_t before = g->stats.frag_dropped;
+	uint8_t copy[FRAME_MAX];
+
+	memcpy(copy, f->b, sizeof(copy));
+	ck_assert(!sn_guard_frame(g, f->b, f->len));
+	ck_assert_mem_eq(f->b, copy, sizeof(copy));
+	ck_assert_uint_eq(g->stats.frag_dropped, before + 1);
+}
+
+/* expect_copy() - @inj holds the first fragment @first, cut to 8 bytes of
+ * payload, behind the Ethernet header of @last: a fragment libslirp takes */
+static void expect_copy(const struct injected *inj, const struct frame *first,
+			const struct frame *last)
+{
+	size_t hl = first->l4 - first->l3;
+	const uint8_t *ip = inj->b + ETH;
+
+	ck_assert_uint_eq(inj->len, ETH + hl + 8);
+	ck_assert_mem_eq(inj->b, last->b, ETH);
+	ck_assert_uint_eq(get16(ip + 2), hl + 8);
+	ck_assert_uint_eq(get16(ip + 6), 0x2000); /* MF, offset 0 */
+	ck_assert_uint_eq(fold(sum16(0, ip, hl)), 0xffff);
+	ck_assert_mem_eq(ip, first->b + first->l3, 2);
+	ck_assert_mem_eq(ip + 4, first->b + first->l3 + 4, 2);
+	ck_assert_mem_eq(ip + 8, first->b + first->l3 + 8, 2);
+	ck_assert_mem_eq(ip + 12, first->b + first->l3 + 12, hl - 12);
+	ck_assert_mem_eq(ip + hl, first->b + first->l4, 8);
+}
+
+START_TEST(frag_in_order)
+{
+	struct injected inj = { 0 };
+	struct sn_guard g;
+	struct frame first, mid, last;
+	size_t opt;
+
+	for (opt = 0; opt <= 8; opt += 8) {
+		struct spec s = udp_dgram;
+
+		s.ip_opt = opt;
+		sn_guard_init(&g, record, &inj);
+		inj.n = 0;
+		frag(&first, &s, 7, 0x2000, 32);
+		frag(&mid, &s, 7, 0x2000 | 4, 32);
+		frag(&last, &s, 7, 8, 16);
+		memset(last.b, 0x5a, 6); /* tell its Ethernet header apart */
+
+		/* First and middle fragments pass as they are, alone. */
+		pass(&g, &first);
+		pass(&g, &mid);
+		ck_assert_int_eq(inj.n, 0);
+
+		/* The last one passes after a copy of the first's start. */
+		pass(&g, &last);
+		ck_assert_int_eq(inj.n, 1);
+		expect_copy(&inj, &first, &last);
+		ck_assert_uint_eq(g.stats.frag_primed, 1);
+		ck_assert_uint_eq(g.stats.frag_dropped, 0);
+
+		/* That datagram is done: the same last fragment again would
+		 * start a queue of its own. */
+		dropped(&g, &last);
+		ck_assert_int_eq(inj.n, 1);
+	}
+}
+END_TEST
+
+START_TEST(frag_lone_last)
+{
+	struct injected inj = { 0 };
+	struct spec s = udp_dgram;
+	struct sn_guard g;
+	struct frame first, last, other;
+
+	/* A last fragment with no first one seen: dropped. */
+	sn_guard_init(&g, record, &inj);
+	frag(&last, &s, 9, 5, 16);
+	dropped(&g, &last);
+	ck_assert_int_eq(inj.n, 0);
+
+	/* After a first fragment, the last ones of other datagrams still
+	 * are: another ID, source, destination or protocol. */
+	frag(&first, &s, 9, 0x2000, 40);
+	pass(&g, &first);
+	frag(&other, &s, 10, 5, 16);
+	dropped(&g, &other);
+	frag(&other, &s, 9, 5, 16);
+	other.b[other.l3 + 15] ^= 1;
+	dropped(&g, &other);
+	frag(&other, &s, 9, 5, 16);
+	other.b[other.l3 + 19] ^= 1;
+	dropped(&g, &other);
+	frag(&other, &s, 9, 5, 16);
+	other.b[other.l3 + 9] = PROTO_ICMP;
+	dropped(&g, &other);
+	ck_assert_int_eq(inj.n, 0);
+	/* Logged once: the other four wait for the next interval. */
+	ck_assert_uint_eq(g.rl_frag.suppressed, 4);
+
+	/* ... and its own passes. */
+	pass(&g, &last);
+	ck_assert_int_eq(inj.n, 1);
+	expect_copy(&inj, &first, &last);
+}
+END_TEST
+
+START_TEST(frag_short_first)
+{
+	struct injected inj = { 0 };
+	struct spec s = udp_dgram;
+	struct sn_guard g;
+	struct frame f;
+	size_t data;
+
+	/* Fewer than 8 bytes: dropped, and its datagram's end with it. */
+	sn_guard_init(&g, record, &inj);
+	for (data = 0; data < 8; data++) {
+		frag(&f, &s, 11, 0x2000, data);
+		dropped(&g, &f);
+	}
+	frag(&f, &s, 11, 1, 16);
+	dropped(&g, &f);
+
+	/* 8 are enough. */
+	frag(&f, &s, 11, 0x2000, 8);
+	pass(&g, &f);
+	frag(&f, &s, 11, 1, 16);
+	pass(&g, &f);
+	ck_assert_int_eq(inj.n, 1);
+}
+END_TEST
+
+START_TEST(frag_not_kept)
+{
+	struct injected inj = { 0 };
+	struct spec s = udp_dgram;
+	struct sn_guard g;
+	struct frame f;
+
+	/* What ip_input() drops before reassembly passes and is not kept:
+	 * TTL 0, a total length beyond the frame or below the header, a
+	 * header length below 20. */
+	sn_guard_init(&g, record, &inj);
+	frag(&f, &s, 12, 0x2000, 32);
+	f.b[f.l3 + 8] = 0;
+	pass(&g, &f);
+	frag(&f, &s, 12, 0x2000, 32);
+	f.len--;
+	pass(&g, &f);
+	frag(&f, &s, 12, 0x2000, 32);
+	put16(f.b + f.l3 + 2, 19);
+	pass(&g, &f);
+	frag(&f, &s, 12, 0x2000, 32);
+	f.b[f.l3] = 0x44;
+	pass(&g, &f);
+	frag(&f, &s, 12, 4, 16);
+	dropped(&g, &f);
+
+	/* Malformed last fragments pass too: libslirp drops them. */
+	frag(&f, &s, 13, 4, 16);
+	f.len--;
+	pass(&g, &f);
+	ck_assert_int_eq(inj.n, 0);
+	ck_assert_uint_eq(g.stats.frag_dropped, 1);
+
+	/* Middle fragments pass, first fragment or not. */
+	frag(&f, &s, 14, 0x2000 | 4, 16);
+	pass(&g, &f);
+	ck_assert_int_eq(inj.n, 0);
+}
+END_TEST
+
+START_TEST(frag_table_full)
+{
+	struct injected inj = { 0 };
+	struct spec s = udp_dgram;
+	struct sn_guard g;
+	struct frame f;
+	uint16_t id;
+
+	/* One first fragment more than the guard keeps: the oldest goes. */
+	sn_guard_init(&g, record, &inj);
+	for (id = 100; id <= 100 + SN_GUARD_FRAGS; id++) {
+		frag(&f, &s, id, 0x2000, 32);
+		pass(&g, &f);
+	}
+	frag(&f, &s, 100, 4, 16);
+	dropped(&g, &f);
+	for (id = 101; id <= 100 + SN_GUARD_FRAGS; id++) {
+		frag(&f, &s, id, 4, 16);
+		pass(&g, &f);
+	}
+	ck_assert_int_eq(inj.n, SN_GUARD_FRAGS);
+
+	/* A first fragment seen twice takes one slot: the newest copy. */
+	frag(&f, &s, 200, 0x2000, 32);
+	pass(&g, &f);
+	frag(&f, &s, 200, 0x2000, 40);
+	f.b[f.l4] ^= 0xff;
+	pass(&g, &f);
+	frag(&f, &s, 200, 5, 16);
+	pass(&g, &f);
+	ck_assert_uint_eq(inj.b[ETH + 20], f.b[f.l4] ^ 0xff);
+	dropped(&g, &f);
+}
+END_TEST
+
+START_TEST(frag_unwired)
+{
+	struct spec s = udp_dgram;
+	struct sn_guard g = { 0 };
+	struct frame f;
+
+	/* No way to hand libslirp the copy: last fragments are dropped. */
+	frag(&f, &s, 15, 0x2000, 32);
+	pass(&g, &f);
+	frag(&f, &s, 15, 4, 16);
+	dropped(&g, &f);
+}
+END_TEST
+
+START_TEST(frag_others_untouched)
+{
+	static const uint16_t flags[] = { 0, 0x4000 };
+	struct injected inj = { 0 };
+	struct spec s = udp_dgram;
+	struct sn_guard g;
+	struct frame f;
+	size_t i;
+
+	/* Whole IPv4 datagrams, DF or not, and IPv6 frames: untouched,
+	 * nothing kept, nothing handed on. */
+	sn_guard_init(&g, record, &inj);
+	for (i = 0; i < G_N_ELEMENTS(flags); i++) {
+		frag(&f, &s, 16, flags[i], 80);
+		pass(&g, &f);
+	}
+	s.v6 = true;
+	build(&f, &s);
+	pass(&g, &f);
+	ck_assert_int_eq(inj.n, 0);
+	ck_assert_uint_eq(g.frag_seq, 0);
+	ck_assert(sn_guard_frame(&g, NULL, 0));
+}
+END_TEST
+
 START_TEST(version_parse)
 {
 	unsigned int v[3];
@@ -569,6 +866,13 @@ int main(void)
 	tcase_add_test(tc, malformed);
 	tcase_add_test(tc, truncated);
 	tcase_add_test(tc, frame_counts);
+	tcase_add_test(tc, frag_in_order);
+	tcase_add_test(tc, frag_lone_last);
+	tcase_add_test(tc, frag_short_first);
+	tcase_add_test(tc, frag_not_kept);
+	tcase_add_test(tc, frag_table_full);
+	tcase_add_test(tc, frag_unwired);
+	tcase_add_test(tc, frag_others_untouched);
 	tcase_add_test(tc, version_parse);
 	tcase_add_test(tc, version_cmp);
 	tcase_add_test(tc, libslirp_note);
