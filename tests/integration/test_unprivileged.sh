@@ -171,17 +171,18 @@ stop_daemon
 # sntest, and keeps no capability there
 start_as_sntest -c -a "$SN_API" --enable-sandbox --enable-seccomp "$CPID"
 st="/proc/$DPID/status"
+kill -0 "$DPID" 2>/dev/null || fail "the sandboxed daemon exited after it was ready"
 grep -q '^Seccomp:[[:space:]]*2$' "$st" || fail "sandboxed daemon: no seccomp filter: $(grep Seccomp "$st")"
 grep -q '^NoNewPrivs:[[:space:]]*1$' "$st" || fail "sandboxed daemon: no_new_privs not set"
 grep -q '^CapEff:[[:space:]]*0*$' "$st" && grep -q '^CapBnd:[[:space:]]*0*$' "$st" ||
 	fail "sandboxed daemon keeps capabilities: $(grep Cap "$st")"
-DUSERNS=$(readlink "/proc/$DPID/ns/user")
+DUSERNS=$(readlink "/proc/$DPID/ns/user" || true)
 [ "$DUSERNS" != "$(readlink /proc/self/ns/user)" ] && [ "$DUSERNS" != "$(readlink "/proc/$CPID/ns/user")" ] ||
 	fail "sandboxed daemon is not in a user namespace of its own: $DUSERNS"
 [ "$(awk '{ print $1, $2, $3 }' "/proc/$DPID/uid_map")" = "$SNUID $SNUID 1" ] ||
 	fail "its user namespace maps $(cat "/proc/$DPID/uid_map"), not only sntest"
 [ "$(readlink "/proc/$DPID/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] || fail "no mount namespace of its own"
-view=$(cd "/proc/$DPID/root" && ls -A | tr '\n' ' ')
+view=$(cd "/proc/$DPID/root" && ls -A | tr '\n' ' ') || true
 [ "$view" = "etc proc run tmp " ] || fail "the sandbox's / holds: $view"
 [ -S "/proc/$DPID/root$SN_API" ] && [ ! -e "/proc/$DPID/root$SN_WORK/slirpnetd.log" ] ||
 	fail "the sandbox shows more of $SN_WORK than the API socket's directory"
