@@ -19,8 +19,15 @@
  */
 bool sn_seccomp_apply(GError **err);
 
+/* sn_seccomp_apply_helper() - the same for the namespace helper, with its
+ * own, shorter list (ioctl() for SIOCGIFINDEX only) */
+bool sn_seccomp_apply_helper(GError **err);
+
 /* sn_seccomp_allowed() - the allow-list's names, NULL-terminated */
 const char *const *sn_seccomp_allowed(void);
+
+/* sn_seccomp_helper_allowed() - the helper's allow-list, NULL-terminated */
+const char *const *sn_seccomp_helper_allowed(void);
 
 /* sn_seccomp_killed() - the calls that kill, NULL-terminated */
 const char *const *sn_seccomp_killed(void);

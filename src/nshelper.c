@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 
 #include "netns.h"
 #include "nshelper.h"
+#include "seccompfilter.h"
 #include "tap.h"
 
 /*
@@ -196,6 +198,10 @@ static G_GNUC_NORETURN void helper_main(const struct sn_config *cfg, int sock)
 	if (fd < 0)
 		_exit(1);
 	close(fd);
+	if (cfg->enable_seccomp && !sn_seccomp_apply_helper(&error)) {
+		fprintf(stderr, "slirpnetd-ns: %s\n", error->message);
+		_exit(1);
+	}
 	for (;;) {
 		n = recv(sock, &req, sizeof(req), 0);
 		if (n < 0 && errno == EINTR)

@@ -114,8 +114,10 @@ static const char *const allowed[] = {
 	NULL,
 };
 
-/* ioctl() requests: libslirp's FIONREAD and FIONBIO, stdio's TCGETS. */
-static const unsigned long ioctls[] = { FIONREAD, FIONBIO, TCGETS };
+/* ioctl() requests: libslirp's FIONREAD and FIONBIO, stdio's TCGETS; the
+ * helper's if_nametoindex() (SIOCGIFINDEX). 0 ends each list. */
+static const unsigned long ioctls[] = { FIONREAD, FIONBIO, TCGETS, 0 };
+static const unsigned long helper_ioctls[] = { SIOCGIFINDEX, 0 };
 
 /* Calls the daemon never makes once running, and exploit code does. */
 static const char *const killed[] = {
@@ -160,9 +162,29 @@ static const char *const killed[] = {
 	NULL,
 };
 
+/*
+ * The namespace helper (slirpnetd-ns), once it has handed over tap0: it
+ * reads requests, makes sockets in the namespace, writes one sysctl and
+ * routing rules over rtnetlink (libmnl), and answers with SCM_RIGHTS.
+ */
+static const char *const helper_allowed[] = {
+	"brk",		 "mmap",	"munmap",	"mremap",
+	"madvise",	 "read",	"write",	"openat",
+	"close",	 "fstat",	"newfstatat",	"socket",
+	"bind",		 "getsockname", "setsockopt",	"sendto",
+	"recvfrom",	 "sendmsg",	"recvmsg",	"futex",
+	"clock_gettime", "getpid",	"rt_sigreturn", "restart_syscall",
+	"exit",		 "exit_group",	NULL,
+};
+
 const char *const *sn_seccomp_allowed(void)
 {
 	return allowed;
+}
+
+const char *const *sn_seccomp_helper_allowed(void)
+{
+	return helper_allowed;
 }
 
 const char *const *sn_seccomp_killed(void)
@@ -251,36 +273,39 @@ static int add_list(scmp_filter_ctx ctx, uint32_t action,
 	return 0;
 }
 
-/* add_ioctls() - ioctl() for the requests of ioctls[] only */
-static int add_ioctls(scmp_filter_ctx ctx)
+/* add_ioctls() - ioctl() for the requests of @reqs only */
+static int add_ioctls(scmp_filter_ctx ctx, const unsigned long *reqs)
 {
-	unsigned int i;
 	int rc;
 
-	for (i = 0; i < G_N_ELEMENTS(ioctls); i++) {
+	for (; *reqs; reqs++) {
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				      SCMP_A1(SCMP_CMP_EQ, ioctls[i]));
+				      SCMP_A1(SCMP_CMP_EQ, *reqs));
 		if (rc < 0)
 			return rc;
 	}
 	return 0;
 }
 
-/* build() - the filter's rules into @ctx */
-static int build(scmp_filter_ctx ctx)
+/* build() - the filter's rules into @ctx: @names allowed, ioctl() for
+ * @reqs, killed[] killing */
+static int build(scmp_filter_ctx ctx, const char *const *names,
+		 const unsigned long *reqs)
 {
 	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 
 	if (!rc)
-		rc = add_list(ctx, SCMP_ACT_ALLOW, allowed);
+		rc = add_list(ctx, SCMP_ACT_ALLOW, names);
 	if (!rc)
-		rc = add_ioctls(ctx);
+		rc = add_ioctls(ctx, reqs);
 	if (!rc)
 		rc = add_list(ctx, SCMP_ACT_KILL_PROCESS, killed);
 	return rc;
 }
 
-bool sn_seccomp_apply(GError **err)
+/* apply() - install the filter of build() on every thread */
+static bool apply(const char *const *names, const unsigned long *reqs,
+		  GError **err)
 {
 	uint32_t dflt = SN_SECCOMP_TRAP ? SCMP_ACT_TRAP : SCMP_ACT_ERRNO(EPERM);
 	scmp_filter_ctx ctx = seccomp_init(dflt);
@@ -289,7 +314,7 @@ bool sn_seccomp_apply(GError **err)
 
 	if (ctx) {
 		step = "building the filter";
-		rc = build(ctx);
+		rc = build(ctx, names, reqs);
 	}
 	if (!rc && trap_install() < 0) {
 		step = "installing the SIGSYS handler";
@@ -305,4 +330,14 @@ bool sn_seccomp_apply(GError **err)
 	g_set_error(err, SN_CLI_ERROR, 0, "--enable-seccomp: %s: %s", step,
 		    g_strerror(-rc));
 	return false;
+}
+
+bool sn_seccomp_apply(GError **err)
+{
+	return apply(allowed, ioctls, err);
+}
+
+bool sn_seccomp_apply_helper(GError **err)
+{
+	return apply(helper_allowed, helper_ioctls, err);
 }

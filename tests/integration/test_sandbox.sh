@@ -20,7 +20,9 @@ for c in CapEff CapPrm CapBnd; do
 done
 [ "$(readlink "/proc/$SN_PID/ns/user")" = "$(readlink /proc/self/ns/user)" ] ||
 	fail "as root the daemon needs no user namespace of its own"
-ok "Seccomp: 2, NoNewPrivs: 1, capabilities: CAP_NET_BIND_SERVICE only"
+HPID=$(pgrep -P "$SN_PID" -x slirpnetd-ns) || fail "no namespace helper"
+grep -q '^Seccomp:[[:space:]]*2$' "/proc/$HPID/status" || fail "the helper has no seccomp filter"
+ok "Seccomp: 2 (and in the helper), NoNewPrivs: 1, capabilities: CAP_NET_BIND_SERVICE only"
 
 # --- the view: a read-only tmpfs with /etc, /run, the sysctl and its dirs
 [ "$(readlink "/proc/$SN_PID/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] || fail "no mount namespace of its own"
