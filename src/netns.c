@@ -33,6 +33,12 @@ static int ns_open(pid_t pid, const char *path, const char *what, GError **err)
 		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e),
 			    "no process with PID %d (cannot open %s)", (int)pid,
 			    path);
+	else if ((e == EACCES || e == EPERM) && pid > 0)
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e),
+			    "cannot open %s namespace %s: %s (PID %d belongs "
+			    "to another user; run slirpnetd as the user who "
+			    "started the container, or as root)",
+			    what, path, g_strerror(e), (int)pid);
 	else
 		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e),
 			    "cannot open %s namespace %s: %s", what, path,
