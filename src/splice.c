@@ -17,8 +17,8 @@
  * Each accepted host connection gets a peer socket from the namespace
  * helper, connected (non-blocking) to the guest's address and port. Both
  * sockets sit in the epoll set, edge-triggered, for input, output and the
- * peer's shutdown; any event on either runs pump(), which moves both
- * directions as far as they go:
+ * peer's shutdown; an event runs pump() on the directions it concerns
+ * (event_dirs()), each moved as far as it goes:
  *
  *   src --splice--> pipe --splice--> dst
  *
@@ -230,11 +230,15 @@ static void watch_out(struct conn *c)
 	}
 }
 
-/* pump() - both directions; close when done, defer when out of budget */
-static void pump(struct conn *c)
+/* The directions a pump moves: bit 0 client to guest, bit 1 the reverse */
+#define SN_PUMP_BOTH 3
+
+/* pump() - the directions in @dirs; close when done, defer when out of
+ * budget (a deferred pump moves both) */
+static void pump(struct conn *c, unsigned int dirs)
 {
-	int a = half_pump(c, 0);
-	int b = a < 0 ? 0 : half_pump(c, 1);
+	int a = dirs & 1 ? half_pump(c, 0) : 0;
+	int b = a < 0 || !(dirs & 2) ? 0 : half_pump(c, 1);
 
 	if (a < 0 || b < 0) {
 		conn_close(c, true);
@@ -287,7 +291,25 @@ static void connected(struct conn *c)
 		return;
 	}
 	c->connecting = false;
-	pump(c);
+	pump(c, SN_PUMP_BOTH);
+}
+
+/*
+ * event_dirs() - the directions an event on end @i concerns: input (data,
+ * EOF) feeds the direction reading from it, room to write drains the one
+ * writing to it. Errors, hang-ups and deferred pumps move both.
+ */
+static unsigned int event_dirs(int i, uint32_t events)
+{
+	unsigned int dirs = 0;
+
+	if (events == SN_EV_DEFERRED || (events & (EPOLLERR | EPOLLHUP)))
+		return SN_PUMP_BOTH;
+	if (events & (EPOLLIN | EPOLLRDHUP))
+		dirs |= 1u << i;
+	if (events & EPOLLOUT)
+		dirs |= 1u << !i;
+	return dirs;
 }
 
 static void conn_event(struct sn_ev *ev, uint32_t events)
@@ -295,7 +317,6 @@ static void conn_event(struct sn_ev *ev, uint32_t events)
 	struct end *end = SN_CONTAINER_OF(ev, struct end, ev);
 	struct conn *c = end->c;
 
-	(void)events;
 	if (c->closed)
 		return;
 	if (c->connecting) {
@@ -303,7 +324,7 @@ static void conn_event(struct sn_ev *ev, uint32_t events)
 			connected(c);
 		return;
 	}
-	pump(c);
+	pump(c, event_dirs(end == &c->end[1], events));
 }
 
 /* guest_connect() - the namespace socket for @c, connecting */
