@@ -15,7 +15,7 @@
 #define SN_PIPE_POOL_MAX 16
 /* Pipe buffer asked for (F_SETPIPE_SZ); the kernel caps it at
  * /proc/sys/fs/pipe-max-size for unprivileged users (1 MiB by default). */
-#define SN_PIPE_SIZE	  (512 * 1024)
+#define SN_PIPE_SIZE	  (1024 * 1024)
 #define SN_LISTEN_BACKLOG 4096
 
 struct pipe_pair {
