@@ -31,11 +31,38 @@ fail() {
 # ok MSG: record a passing check
 ok() { echo "ok: $*"; }
 
-# sn_cleanup: kill everything started, remove the work directory; in the
-# hardened pass, fail if any daemon log shows a call seccomp blocked
+# sn_running PID: true while PID exists and is not a zombie
+sn_running() {
+	kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" | cut -c1)" != Z ]
+}
+
+# sn_stop_gently: with SN_CLEANUP_TERM set (the memcheck runs), end the
+# daemons with SIGTERM and give each up to 20 s to exit through its own
+# shutdown path, so that a leak checker sees every exit
+sn_stop_gently() {
+	local p i
+	[ -n "${SN_CLEANUP_TERM:-}" ] || return 0
+	for p in "${SN_PIDS[@]}"; do
+		[ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$SN_REAL" ] ||
+			grep -qs "valgrind" "/proc/$p/cmdline" || continue
+		kill -TERM "$p" 2>/dev/null || continue
+		for i in $(seq 400); do
+			sn_running "$p" || break
+			sleep 0.05
+		done
+	done
+}
+
+# sn_cleanup: kill everything started (and their children), remove the work
+# directory; in the hardened pass, fail if any daemon log shows a call
+# seccomp blocked
 sn_cleanup() {
 	local p rc=$? blocked=
-	for p in "${SN_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	sn_stop_gently
+	for p in "${SN_PIDS[@]}"; do
+		pkill -KILL -P "$p" 2>/dev/null || true
+		kill -9 "$p" 2>/dev/null || true
+	done
 	wait 2>/dev/null || true
 	if [ -n "${SN_HARDENED:-}" ] && [ -n "${SN_WORK:-}" ]; then
 		blocked=$(grep -rIh "seccomp: blocked system call" "$SN_WORK" 2>/dev/null | sort -u || true)
@@ -123,13 +150,10 @@ sn_wait_exit() {
 	local pid=$1 t=${2:-10} i
 	SN_RC=0
 	for i in $(seq $((t * 20))); do
-		[ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" = Z ] && break
-		kill -0 "$pid" 2>/dev/null || break
+		sn_running "$pid" || break
 		sleep 0.05
 	done
-	if kill -0 "$pid" 2>/dev/null && [ "$(ps -o stat= -p "$pid" | cut -c1)" != Z ]; then
-		fail "process $pid still running after ${t}s"
-	fi
+	! sn_running "$pid" || fail "process $pid still running after ${t}s"
 	wait "$pid" 2>/dev/null || SN_RC=$?
 }
 
