@@ -53,8 +53,9 @@ struct sn_fwd_env {
 	unsigned int udp_idle_s; /* UDP flows idle this long are closed */
 	unsigned int fds_max;	 /* fds the forwarders may hold at once */
 	unsigned int fds_used;
-	struct sn_ratelimit rl_accept;
-	struct sn_ratelimit rl_conn;
+	struct sn_ratelimit rl_accept; /* accept() failures */
+	struct sn_ratelimit rl_conn;   /* connections to the guest failing */
+	struct sn_ratelimit rl_flow;   /* UDP flows that could not be made */
 };
 
 /* The largest UDP datagram. */

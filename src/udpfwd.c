@@ -274,6 +274,7 @@ static struct flow *flow_open(struct sn_udp_fwd *f,
 	g_autoptr(GError) err = NULL;
 	struct flow *fl;
 	struct sn_nl_rule r;
+	unsigned int held = 0;
 	int fd;
 
 	if (g_hash_table_size(f->flows) >= SN_UDP_FLOWS_MAX) {
@@ -320,11 +321,12 @@ static struct flow *flow_open(struct sn_udp_fwd *f,
 	return fl;
 fail:
 	f->stats.errors++;
-	if (sn_ratelimit_ok(&f->env->rl_conn, NULL)) {
+	if (sn_ratelimit_ok(&f->env->rl_flow, &held)) {
 		g_autofree char *where = sn_fwd_spec_host(&f->spec);
 
-		g_warning("forward %s: no flow for a new client: %s", where,
-			  err->message);
+		g_warning("forward %s: no flow for a new client: %s (%u "
+			  "similar messages suppressed)",
+			  where, err->message, held);
 	}
 	return NULL;
 }

@@ -164,7 +164,8 @@ listening 5354 udp
 add '"proto":"udp","host_port":15354,"guest_port":5354,"source_ip":true' >/dev/null
 for src in 127.0.0.2 198.51.100.1; do
 	got=$(echo x | timeout 10 socat -t 2 - UDP:$src:15354,bind=$src:40003)
-	[ "$got" = "$src:40003" ] || fail "source_ip UDP from $src: the guest saw \"$got\""
+	[ "$got" = "$src:40003" ] ||
+		fail "source_ip UDP from $src: the guest saw \"$got\"; $(api '{"execute":"get_stats"}')"
 done
 ok "source_ip: TCP and UDP clients at 127.0.0.1, 127.0.0.2 and 198.51.100.1 seen as themselves"
 
