@@ -5,8 +5,12 @@
 # Usage (as root): bench/run.sh [path/to/slirpnetd [EXTRA FLAGS FOR IT...]]
 # Env: REPEAT (rounds, default 3), T (seconds per iperf3/sockperf run, default 5),
 #      STARTS (starts per round for start_ms, default 50), MTU (default 65520),
-#      OUT (TSV path, default bench/results/latest.tsv), SVG (default OUT with .svg).
-# All traffic stays on the host's loopback or in namespaces made here with unshare -Urn.
+#      OUT (TSV path, default bench/results/latest.tsv), SVG (default OUT with .svg),
+#      KINDS (helpers to run, default "slirp4netns pasta ours"),
+#      ONLY (workloads to run, default all: start out fwd rev p100 out_rr fwd_rr udp mem).
+# It runs in a network namespace of its own (lo, and a veth pair routed to TEST-NET-2, so that pasta
+# finds a default route to copy); every helper's namespace is made inside it with unshare -Urn. All
+# traffic stays in those namespaces: the machine's own network is not touched.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,7 +21,8 @@ MTU=${MTU:-65520}
 OUT=${OUT:-$ROOT/bench/results/latest.tsv}
 SVG=${SVG:-${OUT%.tsv}.svg}
 TO=$((T * 3 + 30))          # hard limit (s) on any single client run
-KINDS=(slirp4netns pasta ours)
+read -r -a HELPERS <<<"${KINDS:-slirp4netns pasta ours}"
+read -r -a WORKLOADS <<<"${ONLY:-start out fwd rev p100 out_rr fwd_rr udp mem}"
 
 # Metric name, unit, direction (higher/lower is better), description; the order of the table.
 METRICS=(
@@ -44,6 +49,9 @@ HP=""        # pid of the current helper
 GW=""        # the host as seen from the namespace
 NSX=()       # command prefix that runs a command inside the namespace
 RES=""       # file collecting "metric value" lines for the current helper and round
+
+# want WORKLOAD: true if WORKLOAD is in ONLY.
+want() { [[ " ${WORKLOADS[*]} " == *" $1 "* ]]; }
 
 # die MSG...: print an error and exit (the EXIT trap cleans up).
 die() { echo "run.sh: error: $*" >&2; exit 1; }
@@ -155,11 +163,14 @@ wait_port() {
 	return 1
 }
 
-# free_base: pick a random base port whose 5 ports are free on the host (the machine is shared).
+# free_base: pick a random base port whose 5 ports are free, below the ephemeral range (so that no
+# client's own port can take one).
 free_base() {
-	local b p ok
+	local b p ok lo
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
+	[ "$lo" -gt 10010 ] || die "ip_local_port_range starts at $lo: no room below it for the benchmark's ports"
 	for _ in $(seq 100); do
-		b=$((20000 + RANDOM % 40000)); ok=1
+		b=$((10000 + RANDOM % (lo - 10005))); ok=1
 		for p in $b $((b + 1)) $((b + 2)) $((b + 3)) $((b + 4)); do
 			if port_open $$ tcp $p || port_open $$ udp $p; then ok=0; break; fi
 		done
@@ -372,19 +383,21 @@ mem_after() {
 bench_one() {
 	local kind=$1
 	RES="$W/res.$kind.$2"; : >"$RES"
-	log "round $2/$REPEAT $kind: $STARTS starts"
-	start_bench "$kind"
+	if want start; then
+		log "round $2/$REPEAT $kind: $STARTS starts"
+		start_bench "$kind"
+	fi
 	helper_up "$kind"
 	log "round $2/$REPEAT $kind: throughput (gateway $GW)"
-	run_iperf out host "$P_OUT" -c "$GW" -p "$P_OUT"
-	run_iperf fwd ns "$P_FWD" -c 127.0.0.1 -p "$P_FWD"
-	run_iperf rev ns "$P_FWD" -c 127.0.0.1 -p "$P_FWD" -R
-	run_iperf p100 ns "$P_FWD" -c 127.0.0.1 -p "$P_FWD" -P 100
+	! want out || run_iperf out host "$P_OUT" -c "$GW" -p "$P_OUT"
+	! want fwd || run_iperf fwd ns "$P_FWD" -c 127.0.0.1 -p "$P_FWD"
+	! want rev || run_iperf rev ns "$P_FWD" -c 127.0.0.1 -p "$P_FWD" -R
+	! want p100 || run_iperf p100 ns "$P_FWD" -c 127.0.0.1 -p "$P_FWD" -P 100
 	log "round $2/$REPEAT $kind: latency"
-	run_sockperf out_rr_us host "$P_OUTRR" "$GW" "$P_OUTRR" --tcp
-	run_sockperf fwd_rr_us ns "$P_FWDRR" 127.0.0.1 "$P_FWDRR" --tcp
-	run_sockperf udp_rps ns "$P_FWDUDP" 127.0.0.1 "$P_FWDUDP"
-	mem_after
+	! want out_rr || run_sockperf out_rr_us host "$P_OUTRR" "$GW" "$P_OUTRR" --tcp
+	! want fwd_rr || run_sockperf fwd_rr_us ns "$P_FWDRR" 127.0.0.1 "$P_FWDRR" --tcp
+	! want udp || run_sockperf udp_rps ns "$P_FWDUDP" 127.0.0.1 "$P_FWDUDP"
+	! want mem || mem_after
 	stop "$HP"; stop "$NS"
 }
 
@@ -465,10 +478,26 @@ chart() {
 	gnuplot "$W/chart.gp" 2>"$W/gnuplot.log" || { cat "$W/gnuplot.log" >&2; echo "run.sh: warning: chart failed" >&2; }
 }
 
+# own_netns ARGS...: re-run this script in a network namespace of its own: lo up, and a veth pair
+# bench0/bench1 with 198.51.100.1/24 (TEST-NET-2) on bench0 and a default route via .254, which no
+# one answers; the helpers only need a route to copy (pasta) and every packet stays in here.
+own_netns() {
+	if [ -z "${SN_BENCH_NETNS:-}" ]; then
+		SN_BENCH_NETNS=1 exec unshare --net -- bash "${BASH_SOURCE[0]}" "$@"
+	fi
+	ip link set lo up
+	ip link add bench0 type veth peer name bench1
+	ip link set bench1 up
+	ip addr add 198.51.100.1/24 dev bench0
+	ip link set bench0 up
+	ip route add default via 198.51.100.254 dev bench0
+}
+
 # main: check, run every helper REPEAT times interleaved, report.
 main() {
 	[ "$(id -u)" = 0 ] || die "run as root (it uses unshare -Urn and nsenter)"
 	check_tools
+	own_netns "$@"
 	BIN=${1:-$ROOT/build/src/slirpnetd}
 	shift || true
 	EXTRA=("$@")
@@ -493,11 +522,12 @@ main() {
 	local base
 	base=$(free_base)
 	P_OUT=$base P_OUTRR=$((base + 1)) P_FWD=$((base + 2)) P_FWDRR=$((base + 3)) P_FWDUDP=$((base + 4))
-	log "ports $base-$((base + 4)), REPEAT=$REPEAT T=$T STARTS=$STARTS, ours: $BIN ${EXTRA[*]}"
+	log "ports $base-$((base + 4)), REPEAT=$REPEAT T=$T STARTS=$STARTS, KINDS=${HELPERS[*]}, ONLY=${WORKLOADS[*]}"
+	log "ours: $BIN ${EXTRA[*]}"
 
 	local r k
 	for r in $(seq "$REPEAT"); do
-		for k in "${KINDS[@]}"; do bench_one "$k" "$r"; done
+		for k in "${HELPERS[@]}"; do bench_one "$k" "$r"; done
 	done
 	report
 }
