@@ -189,12 +189,15 @@ add '"proto":"tcp","host_port":28085,"guest_port":8085' >/dev/null
 got=$(timeout 10 socat - TCP:127.0.0.2:28085,bind=127.0.0.2:40004 </dev/null)
 [ "$got" = "127.0.0.2 40004" ] || fail "--keep-source-ip: the guest saw \"$got\""
 api '{"execute":"list_hostfwd"}' | jq -e '.entries[0].source_ip == true' >/dev/null || fail "--keep-source-ip: not listed"
+# A spinning thread would use all 2 s (200 ticks at 100 Hz). A tick is
+# charged to whatever runs when the timer fires, so the guest kernel's own
+# packets at start-up (IPv6 router solicitations) may cost one: allow 2.
 sleep 0.5
 t0=$(awk '{ print $14 + $15 }' /proc/"$SN_PID"/stat)
 sleep 2
 t1=$(awk '{ print $14 + $15 }' /proc/"$SN_PID"/stat)
-[ "$t1" = "$t0" ] || fail "--busy-poll: the idle daemon used $((t1 - t0)) ticks of CPU in 2 s"
-ok "--keep-source-ip: the guest saw $got; with --busy-poll=200 the idle daemon used no CPU"
+[ $((t1 - t0)) -le 2 ] || fail "--busy-poll: the idle daemon used $((t1 - t0)) ticks of CPU in 2 s"
+ok "--keep-source-ip: the guest saw $got; with --busy-poll=200 the idle daemon used $((t1 - t0)) ticks in 2 s"
 
 # --udp-timeout: an idle flow is closed, and the client's next datagram
 # opens a new one
