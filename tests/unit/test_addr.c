@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "addr.h"
+#include "ckrun.h"
 
 /* ip() - dotted quad of @a, in a static buffer per call site argument */
 static const char *ip(struct in_addr a, char buf[INET_ADDRSTRLEN])
@@ -156,8 +157,6 @@ int main(void)
 {
 	Suite *s = suite_create("addr");
 	TCase *tc = tcase_create("addr");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, default_cidr);
 	tcase_add_test(tc, other_cidrs);
@@ -167,9 +166,5 @@ int main(void)
 	tcase_add_test(tc, mac_parsing);
 	tcase_add_test(tc, outbound_literal_and_interface);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return sn_ck_run(s, CK_NORMAL);
 }

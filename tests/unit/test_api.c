@@ -14,6 +14,7 @@
 
 #include "api.h"
 #include "slirpstub.h"
+#include "ckrun.h"
 
 /* Guard against a hang only; no test relies on timing. */
 #define HANG_GUARD_US (20 * G_USEC_PER_SEC)
@@ -799,8 +800,6 @@ int main(void)
 	Suite *s = suite_create("api");
 	TCase *req = tcase_create("requests");
 	TCase *srv = tcase_create("server");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(req, add_list_remove);
 	tcase_add_test(req, add_defaults_and_guest_addr);
@@ -822,9 +821,5 @@ int main(void)
 	tcase_set_timeout(srv, 30);
 	suite_add_tcase(s, req);
 	suite_add_tcase(s, srv);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return sn_ck_run(s, CK_NORMAL);
 }

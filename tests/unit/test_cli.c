@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ckrun.h"
 
 /* parse() - parse a NULL-terminated argument list after "slirpnetd" */
 static bool parse(struct sn_config *cfg, GError **err, ...)
@@ -261,8 +262,6 @@ int main(void)
 {
 	Suite *s = suite_create("cli");
 	TCase *tc = tcase_create("cli");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, podman_command_line);
@@ -273,9 +272,5 @@ int main(void)
 	tcase_add_test(tc, bad_values);
 	tcase_add_test(tc, repeated_flags_last_wins);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return sn_ck_run(s, CK_NORMAL);
 }

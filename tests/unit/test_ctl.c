@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "ckrun.h"
 
 static const struct ctl_add_opts no_opts;
 
@@ -553,8 +554,6 @@ int main(void)
 	Suite *s = suite_create("ctl");
 	TCase *args = tcase_create("arguments");
 	TCase *json = tcase_create("json");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(args, spec_forms);
 	tcase_add_test(args, spec_errors);
@@ -571,9 +570,5 @@ int main(void)
 	tcase_add_test(json, human_bytes);
 	suite_add_tcase(s, args);
 	suite_add_tcase(s, json);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return sn_ck_run(s, CK_NORMAL);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "guard.h"
+#include "ckrun.h"
 
 #define ETH	   14
 #define FRAME_MAX  256
@@ -855,8 +856,6 @@ int main(void)
 {
 	Suite *s = suite_create("guard");
 	TCase *tc = tcase_create("guard");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, ipv4_urgent_cleared);
 	tcase_add_test(tc, ipv6_urgent_cleared);
@@ -877,9 +876,5 @@ int main(void)
 	tcase_add_test(tc, version_cmp);
 	tcase_add_test(tc, libslirp_note);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return sn_ck_run(s, CK_NORMAL);
 }

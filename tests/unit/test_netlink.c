@@ -22,6 +22,7 @@
 #include <net/if.h>
 
 #include "netlink.h"
+#include "ckrun.h"
 
 #define TAP_NAME  "sntest0"
 #define NOIF_NAME "sn-noexist0"
@@ -800,12 +801,5 @@ static Suite *netlink_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(netlink_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return sn_ck_run(netlink_suite(), CK_ENV);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "seccompfilter.h"
+#include "ckrun.h"
 
 /* Exit statuses of the child that reports what it saw. */
 enum { CHILD_NOT_REFUSED = 2, CHILD_EXEC_RAN = 3, CHILD_NO_FILTER = 4 };
@@ -38,23 +39,26 @@ static int filtered_child(bool (*apply)(GError **err))
 	return status;
 }
 
-START_TEST(daemon_filter)
+/* assert_filter_kills() - under @apply's filter, a refused call fails with
+ * EPERM and execve() kills the process with SIGSYS */
+static void assert_filter_kills(bool (*apply)(GError **err))
 {
-	int status = filtered_child(sn_seccomp_apply);
+	int status = filtered_child(apply);
 
 	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS,
 		      "child ended with status %#x, not killed by SIGSYS",
 		      status);
 }
+
+START_TEST(daemon_filter)
+{
+	assert_filter_kills(sn_seccomp_apply);
+}
 END_TEST
 
 START_TEST(helper_filter)
 {
-	int status = filtered_child(sn_seccomp_apply_helper);
-
-	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS,
-		      "child ended with status %#x, not killed by SIGSYS",
-		      status);
+	assert_filter_kills(sn_seccomp_apply_helper);
 }
 END_TEST
 
@@ -88,16 +92,10 @@ int main(void)
 {
 	Suite *s = suite_create("seccompfilter");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, daemon_filter);
 	tcase_add_test(tc, helper_filter);
 	tcase_add_test(tc, man_page_lists);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return sn_ck_run(s, CK_NORMAL);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "state.h"
+#include "ckrun.h"
 
 /* A forward of the sample table, by its members' values. */
 struct sample {
@@ -479,8 +480,6 @@ int main(void)
 {
 	Suite *s = suite_create("state");
 	TCase *tc = tcase_create("state");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, round_trip);
 	tcase_add_test(tc, empty_table_and_missing_file);
@@ -490,9 +489,5 @@ int main(void)
 	tcase_add_test(tc, unknown_version);
 	tcase_add_test(tc, atomic_write);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return sn_ck_run(s, CK_NORMAL);
 }
