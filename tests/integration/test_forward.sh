@@ -45,6 +45,27 @@ udp_server() {
 		}' "$@"
 }
 
+# udp_ask SRC SPORT PORT: from SRC:SPORT, one datagram to SRC:PORT; print
+# the first reply (waiting up to 5 s; sent once more, noted, if none came
+# within 2.5 s) and nothing if none comes
+udp_ask() {
+	timeout 10 python3 -c '
+import socket, sys
+src, sport, port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((src, sport))
+s.connect((src, port))
+for wait in (2.5, 2.5):
+    s.send(b"x\n")
+    s.settimeout(wait)
+    try:
+        print(s.recv(65536).decode().strip())
+        break
+    except socket.timeout:
+        print("note: no reply within 2.5 s", file=sys.stderr)
+' "$@"
+}
+
 # --- TCP: 32 MiB each way, byte-exact
 bg nsx socat TCP-LISTEN:8080,fork,reuseaddr EXEC:cat
 listening 8080
@@ -163,7 +184,7 @@ bg udp_server 5354 peer
 listening 5354 udp
 add '"proto":"udp","host_port":15354,"guest_port":5354,"source_ip":true' >/dev/null
 for src in 127.0.0.2 198.51.100.1; do
-	got=$(echo x | timeout 10 socat -t 2 - UDP:$src:15354,bind=$src:40003)
+	got=$(udp_ask "$src" 40003 15354)
 	[ "$got" = "$src:40003" ] ||
 		fail "source_ip UDP from $src: the guest saw \"$got\"; $(api '{"execute":"get_stats"}')"
 done
