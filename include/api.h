@@ -39,6 +39,9 @@ struct sn_api_ctx {
 char *sn_api_handle_request(const struct sn_api_ctx *ctx, const char *req,
 			    gsize len);
 
+/* sn_api_request_parses() - are @buf's @len bytes one whole JSON value? */
+bool sn_api_request_parses(const char *buf, gsize len);
+
 /*
  * sn_api_new() - listen on @path (mode 0600) in the thread-default main
  * context. A stale socket file (no listener) is replaced; a live one, or a

@@ -24,6 +24,13 @@
 
 /* ---- requests and replies ---- */
 
+bool sn_api_request_parses(const char *buf, gsize len)
+{
+	g_autoptr(JsonParser) parser = json_parser_new_immutable();
+
+	return json_parser_load_from_data(parser, buf, (gssize)len, NULL);
+}
+
 /* builder_to_reply() - the builder's document as compact JSON */
 static char *builder_to_reply(JsonBuilder *b)
 {

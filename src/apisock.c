@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include <glib-unix.h>
-#include <json-glib/json-glib.h>
 
 #include "api.h"
+#include "jsonmod.h"
 #include "log.h"
 
 #define API_BACKLOG 128
@@ -41,8 +41,9 @@ struct sn_api {
 	GSource *listen_src; /* NULL while full or backing off */
 	GSource *backoff_src;
 	bool closing;
-	struct sn_api_ctx req_ctx; /* what requests act on */
-	GPtrArray *clients;	   /* struct sn_api_client * */
+	struct sn_api_ctx req_ctx;	   /* what requests act on */
+	const struct sn_json_module *json; /* NULL until the first request */
+	GPtrArray *clients;		   /* struct sn_api_client * */
 	struct sn_ratelimit rl_accept;
 	struct sn_ratelimit rl_client;
 };
@@ -179,12 +180,29 @@ static void client_reply(struct sn_api_client *c, char *reply)
 				 client_timeout, c);
 }
 
-/* client_respond() - handle what the client sent and reply to it */
+/* json_of() - the JSON module, loaded at the first request; NULL (logged)
+ * if it cannot be */
+static const struct sn_json_module *json_of(struct sn_api *api)
+{
+	g_autoptr(GError) err = NULL;
+
+	if (!api->json && !(api->json = sn_jsonmod(&err)))
+		warn_limited(&api->rl_client, "api: %s", err->message);
+	return api->json;
+}
+
+/* client_respond() - handle what the client sent and reply to it (or
+ * close, without the module that answers) */
 static void client_respond(struct sn_api_client *c)
 {
 	struct sn_api *api = c->api;
+	const struct sn_json_module *json = json_of(api);
 
-	client_reply(c, sn_api_handle_request(&api->req_ctx, c->buf, c->len));
+	if (!json) {
+		client_close(c);
+		return;
+	}
+	client_reply(c, json->handle_request(&api->req_ctx, c->buf, c->len));
 }
 
 /* client_timeout() - reading or writing took too long */
@@ -209,11 +227,12 @@ static bool is_json_space(char ch)
  * request_ready() - should the buffered bytes be answered now?
  * Yes if they parse as JSON, tried only when they end in '}' or ']' so
  * that a request trickling in is not parsed at every byte; yes too if they
- * hold a NUL, which no more bytes can make valid.
+ * hold a NUL, which no more bytes can make valid, or if there is no module
+ * to parse them.
  */
-static bool request_ready(const char *buf, gsize len)
+static bool request_ready(struct sn_api *api, const char *buf, gsize len)
 {
-	g_autoptr(JsonParser) parser = NULL;
+	const struct sn_json_module *json;
 	gsize end = len;
 
 	if (memchr(buf, '\0', len))
@@ -222,8 +241,8 @@ static bool request_ready(const char *buf, gsize len)
 		end--;
 	if (!end || (buf[end - 1] != '}' && buf[end - 1] != ']'))
 		return false;
-	parser = json_parser_new_immutable();
-	return json_parser_load_from_data(parser, buf, (gssize)len, NULL);
+	json = json_of(api);
+	return !json || json->request_parses(buf, len);
 }
 
 /* client_readable() - read more of the request; answer it once complete */
@@ -241,7 +260,8 @@ static gboolean client_readable(int fd, GIOCondition cond, void *data)
 		return G_SOURCE_REMOVE;
 	}
 	c->len += (gsize)n;
-	if (n && c->len < sizeof(c->buf) && !request_ready(c->buf, c->len))
+	if (n && c->len < sizeof(c->buf) &&
+	    !request_ready(c->api, c->buf, c->len))
 		return G_SOURCE_CONTINUE;
 	client_respond(c); /* complete, at EOF, or too large */
 	return G_SOURCE_REMOVE;

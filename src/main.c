@@ -14,12 +14,12 @@
 
 #include "daemon.h"
 #include "guard.h"
+#include "jsonmod.h"
 #include "log.h"
 #include "notify.h"
 #include "sandbox.h"
 #include "seccompfilter.h"
 #include "splice.h"
-#include "state.h"
 #include "version.h"
 
 /* print_version() - slirp4netns's --version layout (tools parse it) */
@@ -248,9 +248,13 @@ static bool start_forwarding(struct sn_daemon *d, GError **err)
 	d->env.udp_idle_s = cfg->udp_timeout_s;
 	sn_fwd_table_init(&d->fwds, sn_stack_slirp(d->stack), &d->env);
 	d->fwds.default_source_ip = cfg->keep_source_ip;
-	if (cfg->state_file &&
-	    !sn_state_restore(cfg->state_file, &d->fwds, err))
-		return false;
+	if (cfg->state_file) {
+		const struct sn_json_module *json = sn_jsonmod(err);
+
+		if (!json ||
+		    !json->state_restore(cfg->state_file, &d->fwds, err))
+			return false;
+	}
 	if (!cfg->api_socket)
 		return true;
 	ctx = (struct sn_api_ctx){ .fwds = &d->fwds,
@@ -280,16 +284,31 @@ int __lsan_is_turned_off(void)
 #define LSAN_OFF() ((void)0)
 #endif
 
-/* enter_sandbox() - --enable-sandbox, while there is a single thread;
- * what must be loaded from outside it is loaded first */
+/* needs_json() - will the daemon read JSON (API requests, a state file)? */
+static bool needs_json(const struct sn_config *cfg)
+{
+	return cfg->api_socket || cfg->state_file;
+}
+
+/*
+ * enter_sandbox() - --enable-sandbox, while there is a single thread;
+ * what must be loaded from outside it is loaded first: the JSON module too
+ * under --enable-seccomp, so that its libraries' start-up calls are made
+ * before the filter is in place
+ */
 static bool enter_sandbox(struct sn_daemon *d, GError **err)
 {
-	if (d->cfg.enable_sandbox || d->cfg.enable_seccomp)
-		LSAN_OFF();
-	if (!d->cfg.enable_sandbox)
+	const struct sn_config *cfg = &d->cfg;
+
+	if (!cfg->enable_sandbox && !cfg->enable_seccomp)
+		return true;
+	LSAN_OFF();
+	if (needs_json(cfg) && !sn_jsonmod(err))
+		return false;
+	if (!cfg->enable_sandbox)
 		return true;
 	sn_notify_preload();
-	return sn_sandbox_enter(&d->cfg, err);
+	return sn_sandbox_enter(cfg, err);
 }
 
 /* nothing() - a call that only proves the forwarders' thread runs */
@@ -319,6 +338,8 @@ static bool daemon_start(struct sn_daemon *d, GError **err)
 	    !check_fd_open(cfg->ready_fd, "--ready-fd", err))
 		return false;
 	if (cfg->enable_sandbox && !sn_sandbox_check(cfg, err))
+		return false;
+	if (needs_json(cfg) && !sn_jsonmod_find(err))
 		return false;
 	raise_fd_limit();
 	/* A signal until watch_signals() kills the daemon, the helper with

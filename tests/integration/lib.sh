@@ -9,8 +9,9 @@ set -euo pipefail
 : "${SLIRPNETD:?SLIRPNETD must name the slirpnetd binary}"
 # The hardened pass (meson test --setup=hardened): the same tests, the
 # daemon always run with --enable-sandbox --enable-seccomp.
-# SN_REAL is the binary itself, whose PIDs show it as their exe.
-SN_REAL=$(realpath "$SLIRPNETD")
+# SN_REAL is the binary itself, whose PIDs show it as their exe (kept from
+# before the re-run in the sandbox, where SLIRPNETD is the wrapper already).
+SN_REAL=${SN_REAL:-$(realpath "$SLIRPNETD")}
 if [ -n "${SN_HARDENED:-}" ]; then
 	SLIRPNETD=${SN_HARDENED_WRAPPER:?the hardened pass needs the wrapper}
 fi
@@ -98,7 +99,7 @@ sn_setup_host_tools() {
 sn_sandbox() {
 	if [ -z "${SN_IN_SANDBOX:-}" ]; then
 		sn_setup_host_tools
-		export SN_IN_SANDBOX=1 SLIRPNETD
+		export SN_IN_SANDBOX=1 SLIRPNETD SN_REAL
 		exec unshare --user --map-root-user --net --mount --pid \
 			--mount-proc --fork bash "$0" "$@"
 	fi
@@ -199,6 +200,16 @@ sn_host_setup() {
 	chown sntest:sntest "$SN_USERDIR"
 }
 
+# sn_copy_binary BIN: copy BIN, and the JSON module beside it, into
+# SN_WORK (mode 755 both); print the copy's path
+sn_copy_binary() {
+	local mod
+	mod="$(dirname "$1")/slirpnetd-json.so"
+	install -m 755 "$1" "$SN_WORK/slirpnetd"
+	[ ! -e "$mod" ] || install -m 755 "$mod" "$SN_WORK/slirpnetd-json.so"
+	echo "$SN_WORK/slirpnetd"
+}
+
 # sn_user_binary: set SN_BIN to a slirpnetd that sntest can run: $SN_REAL,
 # or a copy in $SN_WORK if the tree holding it is private; and SN_RUN to
 # what engines are told to run: SN_BIN, or in the hardened pass a wrapper
@@ -206,9 +217,7 @@ sn_host_setup() {
 sn_user_binary() {
 	SN_BIN=$SN_REAL
 	if ! runuser -u sntest -- test -x "$SN_BIN"; then
-		SN_BIN="$SN_WORK/slirpnetd"
-		cp "$SN_REAL" "$SN_BIN"
-		chmod 755 "$SN_BIN"
+		SN_BIN=$(sn_copy_binary "$SN_REAL")
 		echo "note: $SN_REAL is not executable by sntest; using a copy"
 	fi
 	SN_RUN=$SN_BIN

@@ -208,6 +208,28 @@ KEEP_PID=
 [ -z "$(lingering)" ] || fail "slirpnetd processes left: $(lingering)"
 ok "no slirpnetd process left"
 
+# --- the JSON module (slirpnetd-json.so, beside the binary in a build
+# tree, else where meson installs it): without it, -a refuses to start,
+# naming the file and the remedy; a daemon without -a or --state-file
+# needs no module
+mkdir "$SN_WORK/nomod"
+cp "$SN_REAL" "$SN_WORK/nomod/slirpnetd"
+run_fail "no JSON module (is one installed on this machine? it would be found)" \
+	"slirpnetd-json.so, the module that answers the API socket and reads the state file" \
+	"$SN_WORK/nomod/slirpnetd" -a "$SOCK" "$CPID"
+grep -qF "reinstall slirpnetd" "$OUT" || fail "no JSON module: no remedy: $(cat "$OUT")"
+SN_LOG="$SN_WORK/nomod.log"
+"$SN_WORK/nomod/slirpnetd" "$CPID" nomod0 >"$SN_LOG" 2>&1 &
+NOMOD_PID=$!
+SN_PIDS+=("$NOMOD_PID")
+wait_for nsenter --target "$CPID" --net ip link show nomod0 ||
+	fail "without -a, a daemon with no JSON module did not start"
+kill -TERM "$NOMOD_PID"
+sn_wait_exit "$NOMOD_PID"
+[ "$SN_RC" = 0 ] || fail "without -a and the module: exit status $SN_RC, not 0"
+SN_LOG=
+ok "without the module and without -a the daemon runs"
+
 # --- last, as it fails with slirpnetd 0.1.0: a missing --userns-path file is
 # reported as "no process with PID" although the process exists
 run_fail "--userns-path nonexistent" "$SN_WORK/nouserns" \

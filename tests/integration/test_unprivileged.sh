@@ -19,9 +19,7 @@ SNUID=$(id -u sntest)
 # the binary must be reachable by sntest; copy it if the tree is private
 BIN=$SLIRPNETD
 if ! runuser -u sntest -- test -x "$BIN"; then
-	BIN="$SN_WORK/slirpnetd"
-	cp "$SLIRPNETD" "$BIN"
-	chmod 755 "$BIN"
+	BIN=$(sn_copy_binary "$SLIRPNETD")
 	echo "note: $SLIRPNETD is not executable by sntest; using a copy"
 fi
 
