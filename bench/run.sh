@@ -53,6 +53,13 @@ RES=""       # file collecting "metric value" lines for the current helper and r
 # want WORKLOAD: true if WORKLOAD is in ONLY.
 want() { [[ " ${WORKLOADS[*]} " == *" $1 "* ]]; }
 
+# want_load: true if ONLY names a workload that needs a running helper (any but start).
+want_load() {
+	local w
+	for w in "${WORKLOADS[@]}"; do [ "$w" = start ] || return 0; done
+	return 1
+}
+
 # die MSG...: print an error and exit (the EXIT trap cleans up).
 die() { echo "run.sh: error: $*" >&2; exit 1; }
 
@@ -387,6 +394,7 @@ bench_one() {
 		log "round $2/$REPEAT $kind: $STARTS starts"
 		start_bench "$kind"
 	fi
+	want_load || return 0
 	helper_up "$kind"
 	log "round $2/$REPEAT $kind: throughput (gateway $GW)"
 	! want out || run_iperf out host "$P_OUT" -c "$GW" -p "$P_OUT"

@@ -54,7 +54,7 @@ struct sn_fwd_env {
 	unsigned int fds_max;	 /* fds the forwarders may hold at once */
 	unsigned int fds_used;
 	struct sn_ratelimit rl_accept; /* accept() failures */
-	struct sn_ratelimit rl_conn;   /* connections to the guest failing */
+	struct sn_ratelimit rl_conn;   /* connections to the guest not made */
 	struct sn_ratelimit rl_flow;   /* UDP flows that could not be made */
 };
 

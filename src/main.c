@@ -292,9 +292,9 @@ static bool needs_json(const struct sn_config *cfg)
 
 /*
  * enter_sandbox() - --enable-sandbox, while there is a single thread;
- * what must be loaded from outside it is loaded first: the JSON module too
- * under --enable-seccomp, so that its libraries' start-up calls are made
- * before the filter is in place
+ * what must be loaded from outside it is loaded first. The JSON module is
+ * loaded under either flag: the sandbox has no /usr, and its libraries'
+ * start-up calls must come before the seccomp filter.
  */
 static bool enter_sandbox(struct sn_daemon *d, GError **err)
 {

@@ -163,7 +163,7 @@ fi
 #   rootlesskit, podman, systemd, man: the real clients and the units, not
 #                         the daemon's own code paths
 vgtests="api ctl traffic dhcp dns configure state forward guard ipv6 scale"
-vglogs="$work/valgrind-logs" # a directory a test
+vglogs="$work/valgrind-logs" # one directory per test in it
 mkdir -m 1777 "$vglogs"
 vgerrors='^==[0-9]+== (Invalid |Conditional jump|Use of uninitialised|Syscall param|Mismatched |Source and destination overlap|Argument |.* definitely lost in loss record)'
 if [ ! -x "$BUILD/src/slirpnetd" ] || ! command -v valgrind >/dev/null; then

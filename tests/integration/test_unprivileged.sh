@@ -16,12 +16,9 @@ mkdir "$U"
 chown sntest:sntest "$U"
 SNUID=$(id -u sntest)
 
-# the binary must be reachable by sntest; copy it if the tree is private
-BIN=$SLIRPNETD
-if ! runuser -u sntest -- test -x "$BIN"; then
-	BIN=$(sn_copy_binary "$SLIRPNETD")
-	echo "note: $SLIRPNETD is not executable by sntest; using a copy"
-fi
+# the binary must be reachable by sntest (a copy if the tree is private)
+sn_user_binary
+BIN=$SN_RUN
 
 # child_of PID NAME: the PID of PID's child running NAME (waits up to 10 s)
 child_of() {
