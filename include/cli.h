@@ -48,6 +48,8 @@ struct sn_config {
 	char *outbound_addr;  /* IPv4 address or interface name, or NULL */
 	char *outbound_addr6; /* IPv6 address or interface name, or NULL */
 
+	gboolean disable_offload; /* --disable-offload */
+
 	/* Process */
 	int ready_fd; /* -1 if none */
 	int exit_fd;  /* -1 if none */

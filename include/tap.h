@@ -4,6 +4,7 @@
 #define SN_TAP_H
 
 #include <glib.h>
+#include <stdbool.h>
 
 /* Ethernet header in front of every frame on the tap fd (IFF_NO_PI). */
 #define SN_ETH_HLEN 14
@@ -11,10 +12,11 @@
 /*
  * sn_tap_open() - create/attach tap device @name in the current namespace
  * The fd is non-blocking and close-on-exec.
+ * @offload: with the virtio-net header and offloads (see offload.h)
  * @err: set with the cause and, for /dev/net/tun problems, how to fix them
  *
  * Return: the fd, or -1 with @err set
  */
-int sn_tap_open(const char *name, GError **err);
+int sn_tap_open(const char *name, bool offload, GError **err);
 
 #endif

@@ -245,6 +245,11 @@ static GOptionEntry *cli_entries(struct sn_config *cfg)
 		  "disables 10.0.2.3 (or configured internal ip) to host dns "
 		  "redirect",
 		  NULL },
+		{ "disable-offload", 0, 0, G_OPTION_ARG_NONE,
+		  &cfg->disable_offload,
+		  "give the tap device no checksum or TCP segmentation "
+		  "offload (used below MTU 12288 otherwise)",
+		  NULL },
 		{ "macaddress", 0, 0, G_OPTION_ARG_CALLBACK, opt_mac,
 		  "specify the MAC address of the TAP (only valid with -c)",
 		  "MAC" },

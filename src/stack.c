@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "guard.h"
 #include "log.h"
+#include "offload.h"
 #include "stack.h"
 #include "tap.h"
 
@@ -27,8 +29,9 @@
  *   poll, ready fds or not, because it runs its TCP timers there.
  *
  * - dispatch(): frames from the tap fd, read in a batch until EAGAIN or
- *   SN_TAP_BATCH frames, each checked by guard.c (TCP urgent data
- *   cleared, malformed TCP dropped, IPv4 reassembly kept safe: it may hand
+ *   SN_TAP_BATCH frames, each completed by offload.c (the checksum the
+ *   guest left partial), checked by guard.c (TCP urgent data cleared,
+ *   malformed TCP dropped, IPv4 reassembly kept safe: it may hand
  *   libslirp a frame of its own first) and handed to slirp_input(); then
  *   slirp_pollfds_poll() with the revents of this iteration (indices from
  *   this iteration's fill: sockets libslirp creates meanwhile start with no
@@ -46,8 +49,10 @@
 
 /* Frames read from the tap fd per wake-up, before yielding to the loop. */
 #define SN_TAP_BATCH 64
-/* Largest frame on the tap fd: the largest MTU plus the Ethernet header. */
-#define SN_FRAME_MAX (SN_MTU_MAX + SN_ETH_HLEN + 4)
+/* Largest frame on the tap fd: a 64 KiB segment (TCP segmentation offload;
+ * more than the largest MTU) and the Ethernet header, after the virtio-net
+ * header. */
+#define SN_FRAME_MAX (SN_VNET_HLEN + SN_ETH_HLEN + 65536)
 /* Number of DHCP leases libslirp hands out (NB_BOOTP_CLIENTS). */
 #define SN_DHCP_LEASES 16
 
@@ -75,6 +80,7 @@ struct sn_stack {
 	Slirp *slirp;
 	struct stack_source *src;
 	int tapfd;
+	size_t vnet_hlen; /* virtio-net header on the tap fd, or 0 */
 	gpointer tap_tag;
 	sn_stack_fatal_fn fatal;
 	void *fatal_opaque;
@@ -92,8 +98,8 @@ struct sn_stack {
 	GPtrArray *timers; /* struct sn_timer * */
 
 	struct sockaddr_storage out4, out6;
-	struct sn_ratelimit rl_drop, rl_guest;
-	guint64 tap_drops;
+	struct sn_ratelimit rl_drop, rl_guest, rl_offload;
+	guint64 tap_drops, offload_drops;
 	uint8_t frame[SN_FRAME_MAX];
 };
 
@@ -102,12 +108,17 @@ struct sn_stack {
 /* cb_send_packet() - libslirp -> guest: write one frame to the tap fd */
 static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
 {
+	static const struct virtio_net_hdr hdr = SN_VNET_HDR_TX;
 	struct sn_stack *s = opaque;
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)&hdr, .iov_len = s->vnet_hlen },
+		{ .iov_base = (void *)buf, .iov_len = len },
+	};
 	unsigned int held;
 	ssize_t n;
 
 	do
-		n = write(s->tapfd, buf, len);
+		n = writev(s->tapfd, iov, 2);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		s->tap_drops++;
@@ -349,6 +360,37 @@ static void guard_inject(const uint8_t *frame, size_t len, void *opaque)
 	slirp_input(s->slirp, frame, (int)len);
 }
 
+/* offload_rx() - the frame's checksum completed; false to drop it */
+static bool offload_rx(struct sn_stack *s, size_t n)
+{
+	enum sn_offload_verdict v;
+	unsigned int held;
+
+	if (!s->vnet_hlen)
+		return true;
+	v = sn_offload_rx(s->frame, n);
+	if (v == SN_OFFLOAD_OK)
+		return true;
+	s->offload_drops++;
+	if (sn_ratelimit_ok(&s->rl_offload, &held))
+		g_warning("tap: dropped a frame from the guest: %s (%u more "
+			  "since the last report)",
+			  sn_offload_why(v), held);
+	return false;
+}
+
+/* frame_input() - one frame read from the tap fd, to libslirp */
+static void frame_input(struct sn_stack *s, size_t n)
+{
+	uint8_t *frame = s->frame + s->vnet_hlen;
+
+	if (!offload_rx(s, n))
+		return;
+	n -= s->vnet_hlen;
+	if (sn_guard_frame(&s->guard, frame, n))
+		slirp_input(s->slirp, frame, (int)n);
+}
+
 /* tap_input() - guest -> libslirp: read a batch of frames */
 static void tap_input(struct sn_stack *s)
 {
@@ -359,8 +401,7 @@ static void tap_input(struct sn_stack *s)
 	for (i = 0; i < SN_TAP_BATCH; i++) {
 		n = read(s->tapfd, s->frame, sizeof(s->frame));
 		if (n > 0) {
-			if (sn_guard_frame(&s->guard, s->frame, (size_t)n))
-				slirp_input(s->slirp, s->frame, (int)n);
+			frame_input(s, (size_t)n);
 			continue;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -511,6 +552,9 @@ struct sn_stack *sn_stack_new(const struct sn_config *cfg, int tapfd,
 	SlirpConfig sc;
 
 	s->tapfd = tapfd;
+	s->vnet_hlen = sn_offload_wanted(cfg->disable_offload, cfg->mtu)
+			   ? SN_VNET_HLEN
+			   : 0;
 	sn_guard_init(&s->guard, guard_inject, s);
 	s->fatal = fatal;
 	s->fatal_opaque = opaque;

@@ -1,5 +1,5 @@
-/* tap.c - creating the tap device (IFF_TAP | IFF_NO_PI) from /dev/net/tun
- * in the current network namespace, with errors that say how to fix them. */
+/* tap.c - creating the tap device (IFF_TAP | IFF_NO_PI, and IFF_VNET_HDR for
+ * offloads) in the current network namespace, with errors saying what to do. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "offload.h"
 #include "tap.h"
 
 #define TUN_PATH "/dev/net/tun"
@@ -28,7 +29,7 @@ static void tun_open_error(int e, GError **err)
 }
 
 /* sn_tap_open() - create/attach tap device @name in the current namespace */
-int sn_tap_open(const char *name, GError **err)
+int sn_tap_open(const char *name, bool offload, GError **err)
 {
 	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
 	int fd, e;
@@ -38,6 +39,8 @@ int sn_tap_open(const char *name, GError **err)
 		tun_open_error(errno, err);
 		return -1;
 	}
+	if (offload)
+		ifr.ifr_flags |= IFF_VNET_HDR;
 	g_strlcpy(ifr.ifr_name, name, sizeof(ifr.ifr_name));
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		e = errno;
@@ -50,6 +53,12 @@ int sn_tap_open(const char *name, GError **err)
 			    : e == EBUSY ? " (a device of that name exists "
 					   "and is in use)"
 					 : "");
+		errno = e;
+		return -1;
+	}
+	if (offload && !sn_offload_enable(fd, err)) {
+		e = errno;
+		close(fd);
 		errno = e;
 		return -1;
 	}

@@ -63,6 +63,7 @@ START_TEST(defaults)
 	ck_assert_ptr_null(c.outbound_addr);
 	ck_assert(!c.has_mac);
 	ck_assert(!c.keep_source_ip);
+	ck_assert(!c.disable_offload);
 	ck_assert_uint_eq(c.busy_poll_us, 0);
 	ck_assert_uint_eq(c.udp_timeout_s, 60);
 	ck_assert_str_eq(inet_ntop(AF_INET, &c.addrs.guest, b, sizeof(b)),
@@ -119,11 +120,11 @@ START_TEST(every_flag)
 			"--outbound-addr=127.0.0.1", "--outbound-addr6=::1",
 			"--macaddress=02:00:00:00:00:07", "--target-type=netns",
 			"--debug", "--keep-source-ip", "--busy-poll=150",
-			"--udp-timeout=5", "--state-file=/var/lib/s.json", "99",
-			"eth7", NULL));
+			"--udp-timeout=5", "--state-file=/var/lib/s.json",
+			"--disable-offload", "99", "eth7", NULL));
 	ck_assert_str_eq(c.state_file, "/var/lib/s.json");
 	ck_assert(c.configure && c.enable_ipv6 && c.disable_dns && c.debug);
-	ck_assert(c.keep_source_ip);
+	ck_assert(c.keep_source_ip && c.disable_offload);
 	ck_assert_uint_eq(c.busy_poll_us, 150);
 	ck_assert_uint_eq(c.udp_timeout_s, 5);
 	ck_assert_int_eq(c.exit_fd, 7);
@@ -160,16 +161,27 @@ START_TEST(help_and_version)
 {
 	struct sn_config c;
 	static const char *const flags[] = {
-		"--configure",	    "--exit-fd",
-		"--ready-fd",	    "--mtu",
-		"--enable-ipv6",    "--api-socket",
-		"--cidr",	    "--disable-host-loopback",
-		"--netns-type",	    "--userns-path",
-		"--netns-path",	    "--outbound-addr",
-		"--outbound-addr6", "--disable-dns",
-		"--macaddress",	    "--target-type",
-		"--help",	    "--version",
-		"--debug",	    "--state-file",
+		"--configure",
+		"--exit-fd",
+		"--ready-fd",
+		"--mtu",
+		"--enable-ipv6",
+		"--api-socket",
+		"--cidr",
+		"--disable-host-loopback",
+		"--netns-type",
+		"--userns-path",
+		"--netns-path",
+		"--outbound-addr",
+		"--outbound-addr6",
+		"--disable-dns",
+		"--macaddress",
+		"--target-type",
+		"--help",
+		"--version",
+		"--debug",
+		"--state-file",
+		"--disable-offload",
 	};
 	char *help = sn_cli_help();
 	size_t i;

@@ -1,0 +1,191 @@
+/* offload.c - tap offloads: checksums and TCP segments the guest's kernel
+ * leaves to slirpnetd, completed before libslirp sees the frame. */
+#include <errno.h>
+#include <linux/if_tun.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "offload.h"
+#include "tap.h"
+
+/*
+ * Theory of operation
+ *
+ * Without offloads, the guest's kernel cuts every TCP send into segments
+ * of the MTU and checksums each, in software, often in slirpnetd's own
+ * time (a write of an ACK to the tap runs the guest's TCP, which sends the
+ * next segments). libslirp then pays per segment: a read, an ACK written
+ * back, a send() to the host. At the default MTU of 1500 that is a
+ * system call per 500 bytes.
+ *
+ * With IFF_VNET_HDR and TUNSETOFFLOAD (TUN_F_CSUM, TUN_F_TSO4) the guest
+ * hands over IPv4 TCP segments of up to 64 KiB whatever the MTU, and every
+ * checksum left partial: the header says where the sum starts and where it
+ * goes, and that field holds the pseudo-header's sum. libslirp checks every
+ * checksum and takes an IPv4 TCP segment of any length (its receive window
+ * is at most 64 KiB: it does no window scaling), so the frame is passed on
+ * whole once its checksum is completed here: one segment, one ACK, one
+ * send() to the host for 64 KiB.
+ *
+ * IPv6 gets the checksum offload only: libslirp answers an IPv6 packet
+ * longer than its MTU with "packet too big", so the guest's kernel cuts
+ * IPv6 TCP into MTU-sized segments itself (without copying them, the tap
+ * taking scattered buffers now).
+ *
+ * At large MTUs the guest's segments are large already: there, offloads
+ * only move the copying and checksumming from the guest's kernel into
+ * slirpnetd, and they are not used (SN_OFFLOAD_MTU_BELOW).
+ *
+ * Every frame to the guest carries a header too, saying that the checksums
+ * are good (libslirp computed them), which spares the guest checking them.
+ */
+
+#define TAP_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN)
+
+/* sn_offload_wanted() - small MTUs only (see SN_OFFLOAD_MTU_BELOW) */
+bool sn_offload_wanted(bool disabled, unsigned int mtu)
+{
+	return !disabled && mtu < SN_OFFLOAD_MTU_BELOW;
+}
+
+/* sn_offload_enable() - the header size, then the offloads offered */
+bool sn_offload_enable(int fd, GError **err)
+{
+	int hlen = (int)SN_VNET_HLEN, e;
+
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hlen) == 0 &&
+	    ioctl(fd, TUNSETOFFLOAD, (unsigned long)TAP_OFFLOADS) == 0)
+		return true;
+	e = errno;
+	g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e),
+		    "cannot enable the tap device's offloads: %s (start with "
+		    "--disable-offload to run without them)",
+		    g_strerror(e));
+	errno = e;
+	return false;
+}
+
+/* Two 64-bit lanes (GCC vector extension: SSE2 registers on x86-64). */
+typedef uint64_t csum_vec __attribute__((vector_size(16)));
+
+/* lanes_sum() - a vector's lanes, each folded to 32 bits, added up */
+static uint64_t lanes_sum(csum_vec v)
+{
+	return (v[0] & 0xffffffffu) + (v[0] >> 32) + (v[1] & 0xffffffffu) +
+	       (v[1] >> 32);
+}
+
+/* csum_bulk() - 32 bytes a step, two vectors of two 64-bit words: each
+ * word's 32-bit halves summed in separate lanes, so no carry is lost;
+ * each lane takes at most 2^32 - 1 a step, no overflow below 2^32 steps */
+static uint64_t csum_bulk(const uint8_t *b, size_t steps)
+{
+	const csum_vec low = { 0xffffffffu, 0xffffffffu };
+	csum_vec lo0 = { 0 }, hi0 = { 0 }, lo1 = { 0 }, hi1 = { 0 }, w0, w1;
+
+	for (; steps; steps--, b += 2 * sizeof(csum_vec)) {
+		memcpy(&w0, b, sizeof(w0));
+		memcpy(&w1, b + sizeof(w0), sizeof(w1));
+		lo0 += w0 & low;
+		hi0 += w0 >> 32;
+		lo1 += w1 & low;
+		hi1 += w1 >> 32;
+	}
+	return lanes_sum(lo0) + lanes_sum(hi0) + lanes_sum(lo1) +
+	       lanes_sum(hi1);
+}
+
+/* sn_csum_add() - the bulk 32 bytes at a time, then the tail */
+uint64_t sn_csum_add(const void *p, size_t len, uint64_t sum)
+{
+	const uint8_t *b = p;
+	uint32_t w32;
+	uint16_t w16 = 0;
+
+	sum += csum_bulk(b, len / (2 * sizeof(csum_vec)));
+	b += len & ~(2 * sizeof(csum_vec) - 1);
+	len &= 2 * sizeof(csum_vec) - 1;
+	for (; len >= 4; b += 4, len -= 4) {
+		memcpy(&w32, b, 4);
+		sum += w32;
+	}
+	if (len >= 2) {
+		memcpy(&w16, b, 2);
+		sum += w16;
+		b += 2;
+		len -= 2;
+	}
+	if (len) {
+		/* The odd byte is the first of a 16-bit word padded with 0. */
+		w16 = 0;
+		memcpy(&w16, b, 1);
+		sum += w16;
+	}
+	return sum;
+}
+
+/* sn_csum_fold() - 64 bits to 16, complemented */
+uint16_t sn_csum_fold(uint64_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* gso_ok() - the segmentation types TAP_OFFLOADS lets the guest use */
+static bool gso_ok(uint8_t type)
+{
+	switch (type & ~VIRTIO_NET_HDR_GSO_ECN) {
+	case VIRTIO_NET_HDR_GSO_NONE:
+		return !(type & VIRTIO_NET_HDR_GSO_ECN);
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* sn_offload_rx() - complete a partial checksum in place */
+enum sn_offload_verdict sn_offload_rx(uint8_t *buf, size_t len)
+{
+	struct virtio_net_hdr h;
+	uint8_t *frame = buf + SN_VNET_HLEN;
+	size_t flen, start, field;
+	uint16_t sum;
+
+	if (len < SN_VNET_HLEN + SN_ETH_HLEN)
+		return SN_OFFLOAD_SHORT;
+	memcpy(&h, buf, sizeof(h));
+	if (!gso_ok(h.gso_type))
+		return SN_OFFLOAD_BAD_GSO;
+	/* A complete checksum, or none (libslirp checks it either way) */
+	if (!(h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		return SN_OFFLOAD_OK;
+	flen = len - SN_VNET_HLEN;
+	start = h.csum_start;
+	field = start + h.csum_offset;
+	if (start < SN_ETH_HLEN || field + sizeof(sum) > flen)
+		return SN_OFFLOAD_BAD_CSUM;
+	sum = sn_csum_fold(sn_csum_add(frame + start, flen - start, 0));
+	/* 0 and 0xffff are the same sum; UDP sends 0 as 0xffff (RFC 768) */
+	if (!sum)
+		sum = 0xffff;
+	memcpy(frame + field, &sum, sizeof(sum));
+	return SN_OFFLOAD_OK;
+}
+
+/* sn_offload_why() - a verdict in words */
+const char *sn_offload_why(enum sn_offload_verdict v)
+{
+	switch (v) {
+	case SN_OFFLOAD_OK:
+		return "accepted";
+	case SN_OFFLOAD_SHORT:
+		return "shorter than its headers";
+	case SN_OFFLOAD_BAD_CSUM:
+		return "its partial checksum lies outside the frame";
+	case SN_OFFLOAD_BAD_GSO:
+		return "a segmentation type that was not offered";
+	}
+	return "unknown";
+}

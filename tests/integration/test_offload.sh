@@ -1,0 +1,92 @@
+#!/bin/bash
+# test_offload.sh - tap offloads: with them the guest sends 64 KiB IPv4 TCP segments at MTU 1500 and
+# leaves checksums to slirpnetd (IPv4 and IPv6 TCP, UDP), all byte-exact; none at MTU 65520 or with
+# --disable-offload.
+. "$(dirname "$0")/lib.sh"
+sn_sandbox "$@"
+
+MIB=16
+head -c ${MIB}M /dev/urandom >"$SN_WORK/data"
+SUM=$(sha256sum <"$SN_WORK/data")
+
+# tx_frames: frames the guest has handed tap0 so far
+tx_frames() { nsx awk -F"[: ]+" '$2 == "tap0" { print $12 }' /proc/net/dev; }
+
+# upload HOW PORT LISTEN CONNECT: send the data from the container to a socat LISTEN address (on
+# PORT) on the host through CONNECT; fail unless it arrives byte-exact. Sets FRAMES to the frames
+# tap0 sent meanwhile.
+upload() {
+	local how=$1 before l
+	rm -f "$SN_WORK/up"
+	socat -u "$3" "CREATE:$SN_WORK/up" &
+	l=$!
+	SN_PIDS+=("$l")
+	wait_for bash -c "ss -Htln 'sport = :$2' | grep -q ." || fail "$how: listener did not start"
+	before=$(tx_frames)
+	nsx timeout 60 socat -u "OPEN:$SN_WORK/data" "$4" || fail "$how: the upload failed"
+	sn_wait_exit "$l" 30
+	FRAMES=$(($(tx_frames) - before))
+	[ "$SN_RC" = 0 ] || fail "$how: listener exit status $SN_RC"
+	[ "$(sha256sum <"$SN_WORK/up")" = "$SUM" ] ||
+		fail "$how: got $(stat -c %s "$SN_WORK/up") bytes with another sha256"
+	ok "$how: $MIB MiB byte-exact in $FRAMES frames"
+}
+
+# udp_echo HOW SIZE TARGET: SIZE random bytes to a UDP echo server through TARGET, byte-exact back
+udp_echo() {
+	local how=$1 want got
+	head -c "$2" /dev/urandom >"$SN_WORK/dgram"
+	want=$(sha256sum <"$SN_WORK/dgram")
+	got=$(nsx timeout 15 socat -t 2 -b 65536 - "$3" <"$SN_WORK/dgram" | sha256sum)
+	[ "$got" = "$want" ] || fail "$how: a $2-byte datagram did not come back byte-exact"
+	ok "$how: $2-byte datagram echoed byte-exact"
+}
+
+socat -b 65536 UDP-RECVFROM:7102,bind=127.0.0.1,fork EXEC:cat &
+SN_PIDS+=($!)
+wait_for bash -c "ss -Huln 'sport = :7102' | grep -q ." || fail "UDP echo server did not start"
+
+# Offloads on (the default), MTU 1500
+sn_container
+sn_start -c -6 "$CPID"
+nsx ip -d link show tap0 | grep -q 'vnet_hdr on' || fail "tap0 has no virtio-net header: $(nsx ip -d link show tap0)"
+ok "tap0 carries the virtio-net header"
+
+upload "IPv4 TCP, MTU 1500, offloads" 7101 TCP-LISTEN:7101,bind=127.0.0.1,reuseaddr TCP:10.0.2.2:7101
+# 16 MiB in 1460-byte segments (libslirp uses no TCP timestamps) is 11492 frames; segmentation
+# offload sends up to 64 KiB in one
+[ "$FRAMES" -lt 3000 ] || fail "the guest sent $FRAMES frames for $MIB MiB: no segmentation offload"
+ok "the guest's kernel left segmentation to slirpnetd ($FRAMES frames, not 11492 or more)"
+
+wait_for bash -c "nsenter --target $CPID --net ip -6 addr show dev tap0 scope global -tentative | grep -q fd00" ||
+	fail "no IPv6 address on tap0"
+# IPv6: checksum offload only (libslirp takes no IPv6 packet over its MTU)
+upload "IPv6 TCP, MTU 1500, offloads" 7103 'TCP6-LISTEN:7103,bind=[::1],reuseaddr' 'TCP6:[fd00::2]:7103'
+
+# UDP: the checksum the guest left partial is completed (libslirp drops a wrong one); 8000 bytes
+# are fragmented by the guest, which checksums before fragmenting
+for n in 1 1000 1472 8000; do udp_echo "UDP, offloads" "$n" UDP:10.0.2.2:7102; done
+nsx ping -c 1 -W 5 10.0.2.2 >/dev/null || fail "ping through an offloading tap failed"
+ok "ping through an offloading tap"
+grep -q "dropped a frame" "$SN_LOG" && fail "frames were dropped: $(grep 'dropped a frame' "$SN_LOG")"
+kill "$SN_PID"
+sn_wait_exit "$SN_PID" 10
+
+# MTU 65520: the guest's segments are large already, no offloads
+sn_container
+sn_start -c --mtu 65520 "$CPID"
+nsx ip -d link show tap0 | grep -q 'vnet_hdr off' || fail "MTU 65520: tap0 has the virtio-net header"
+ok "MTU 65520: tap0 carries no virtio-net header"
+upload "IPv4 TCP, MTU 65520, no offloads" 7105 TCP-LISTEN:7105,bind=127.0.0.1,reuseaddr TCP:10.0.2.2:7105
+kill "$SN_PID"
+sn_wait_exit "$SN_PID" 10
+
+# --disable-offload: no header, MTU-sized segments, the same bytes
+sn_container
+sn_start -c --disable-offload "$CPID"
+nsx ip -d link show tap0 | grep -q 'vnet_hdr off' || fail "--disable-offload: tap0 has the virtio-net header"
+ok "--disable-offload: tap0 carries no virtio-net header"
+upload "IPv4 TCP, MTU 1500, --disable-offload" 7104 TCP-LISTEN:7104,bind=127.0.0.1,reuseaddr TCP:10.0.2.2:7104
+[ "$FRAMES" -ge 11492 ] || fail "--disable-offload: $FRAMES frames for $MIB MiB, fewer than MTU-sized segments"
+udp_echo "UDP, --disable-offload" 1000 UDP:10.0.2.2:7102
+sn_done

@@ -1,0 +1,337 @@
+/* test_offload.c - unit tests for src/offload.c: the checksum against a
+ * plain RFC 1071 sum, partial checksums completed so that they verify as
+ * libslirp verifies them, and every malformed virtio-net header dropped. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckrun.h"
+#include "offload.h"
+
+#define ETH	  14
+#define IP4_HLEN  20
+#define TCP_HLEN  20
+#define PROTO_TCP 6
+#define BIG	  (SN_VNET_HLEN + ETH + 65535)
+
+/* ref_sum() - RFC 1071 the slow way: 16-bit words in network order */
+static uint16_t ref_sum(const uint8_t *p, size_t len, uint32_t sum)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* fill() - reproducible bytes */
+static void fill(uint8_t *p, size_t len, unsigned int seed)
+{
+	GRand *r = g_rand_new_with_seed(seed);
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = (uint8_t)g_rand_int(r);
+	g_rand_free(r);
+}
+
+/* ours() - sn_csum_add()'s sum, folded, uncomplemented, in host order */
+static uint16_t ours(const uint8_t *p, size_t len)
+{
+	return ntohs((uint16_t)~sn_csum_fold(sn_csum_add(p, len, 0)));
+}
+
+START_TEST(csum_matches_reference)
+{
+	g_autofree uint8_t *buf = g_malloc(65536 + 8);
+	size_t len, off;
+
+	fill(buf, 65536 + 8, 1);
+	/* every tail length and alignment, then frame sizes */
+	for (off = 0; off < 8; off++)
+		for (len = 0; len < 200; len++)
+			ck_assert_uint_eq(ours(buf + off, len),
+					  ref_sum(buf + off, len, 0));
+	for (len = 1000; len <= 65536; len += 997)
+		ck_assert_uint_eq(ours(buf + 3, len), ref_sum(buf + 3, len, 0));
+	ck_assert_uint_eq(ours(buf, 65536), ref_sum(buf, 65536, 0));
+}
+END_TEST
+
+START_TEST(csum_all_ones)
+{
+	/* the largest words everywhere: every carry must come back in */
+	g_autofree uint8_t *buf = g_malloc(65536);
+
+	memset(buf, 0xff, 65536);
+	ck_assert_uint_eq(ours(buf, 65536), ref_sum(buf, 65536, 0));
+	ck_assert_uint_eq(ours(buf, 65533), ref_sum(buf, 65533, 0));
+	ck_assert_uint_eq(sn_csum_fold(sn_csum_add(buf, 65536, 0)), 0);
+}
+END_TEST
+
+/* One IPv4 TCP frame with the virtio-net header in front, its checksum
+ * left partial as the guest's kernel leaves it. */
+struct tcp_frame {
+	uint8_t *b;
+	size_t len; /* header + frame */
+	uint8_t *ip, *th;
+	size_t seg; /* TCP header + payload */
+};
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* pseudo_sum() - the IPv4 pseudo-header's sum (host order, folded) */
+static uint16_t pseudo_sum(const struct tcp_frame *f)
+{
+	uint8_t ph[12];
+
+	memcpy(ph, f->ip + 12, 8);
+	ph[8] = 0;
+	ph[9] = PROTO_TCP;
+	put16(ph + 10, (uint16_t)f->seg);
+	return ref_sum(ph, sizeof(ph), 0);
+}
+
+/* tcp_frame_new() - @payload bytes of data, gso type @gso */
+static struct tcp_frame tcp_frame_new(size_t payload, uint8_t gso)
+{
+	struct tcp_frame f = { .seg = TCP_HLEN + payload };
+	struct virtio_net_hdr h = {
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		.gso_type = gso,
+		.gso_size = gso ? 1460 : 0,
+		.csum_start = ETH + IP4_HLEN,
+		.csum_offset = 16,
+	};
+
+	f.len = SN_VNET_HLEN + ETH + IP4_HLEN + f.seg;
+	f.b = g_malloc0(f.len);
+	memcpy(f.b, &h, sizeof(h));
+	f.ip = f.b + SN_VNET_HLEN + ETH;
+	f.th = f.ip + IP4_HLEN;
+	put16(f.b + SN_VNET_HLEN + 12, 0x0800);
+	f.ip[0] = 0x45;
+	put16(f.ip + 2, (uint16_t)(IP4_HLEN + f.seg));
+	f.ip[8] = 64;
+	f.ip[9] = PROTO_TCP;
+	memcpy(f.ip + 12, (uint8_t[]){ 10, 0, 2, 100, 10, 0, 2, 2 }, 8);
+	put16(f.th, 40000);
+	put16(f.th + 2, 5201);
+	f.th[12] = 5 << 4;
+	f.th[13] = 0x18;
+	fill(f.th + TCP_HLEN, payload, (unsigned int)payload);
+	/* the kernel's partial checksum: the pseudo-header's sum */
+	put16(f.th + 16, pseudo_sum(&f));
+	return f;
+}
+
+/* verifies() - the check libslirp makes: the sum over the pseudo-header
+ * and the segment, stored checksum included, is all ones */
+static bool verifies(const struct tcp_frame *f)
+{
+	return ref_sum(f->th, f->seg, pseudo_sum(f)) == 0xffff;
+}
+
+START_TEST(tcp_partial_completed)
+{
+	struct tcp_frame f = tcp_frame_new(1000, VIRTIO_NET_HDR_GSO_NONE);
+	g_autofree uint8_t *before = g_memdup2(f.b, f.len);
+
+	ck_assert(!verifies(&f));
+	ck_assert_int_eq(sn_offload_rx(f.b, f.len), SN_OFFLOAD_OK);
+	ck_assert(verifies(&f));
+	/* nothing but the checksum changed */
+	ck_assert_mem_eq(f.b, before, (size_t)(f.th + 16 - f.b));
+	ck_assert_mem_eq(f.th + 18, before + (f.th + 18 - f.b),
+			 (size_t)(f.b + f.len - f.th - 18));
+	g_free(f.b);
+}
+END_TEST
+
+START_TEST(tso_segment_completed_whole)
+{
+	/* 64 KiB as one TCP segmentation frame, ECN allowed with it */
+	struct tcp_frame f =
+	    tcp_frame_new(65535 - IP4_HLEN - TCP_HLEN,
+			  VIRTIO_NET_HDR_GSO_TCPV4 | VIRTIO_NET_HDR_GSO_ECN);
+
+	ck_assert_uint_eq(f.len, BIG);
+	ck_assert_int_eq(sn_offload_rx(f.b, f.len), SN_OFFLOAD_OK);
+	ck_assert(verifies(&f));
+	g_free(f.b);
+}
+END_TEST
+
+START_TEST(odd_lengths_completed)
+{
+	size_t n;
+
+	for (n = 0; n < 40; n++) {
+		struct tcp_frame f = tcp_frame_new(n, VIRTIO_NET_HDR_GSO_TCPV4);
+
+		ck_assert_int_eq(sn_offload_rx(f.b, f.len), SN_OFFLOAD_OK);
+		ck_assert(verifies(&f));
+		g_free(f.b);
+	}
+}
+END_TEST
+
+START_TEST(zero_sum_sent_as_ffff)
+{
+	/* the words sum to 0xffff: the checksum computes to 0, which UDP
+	 * reserves for "none", so 0xffff (the same sum) is stored */
+	uint8_t b[SN_VNET_HLEN + ETH + 4] = { 0 };
+	struct virtio_net_hdr h = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+				    .csum_start = ETH,
+				    .csum_offset = 2 };
+
+	memcpy(b, &h, sizeof(h));
+	b[SN_VNET_HLEN + ETH] = 0xff;
+	b[SN_VNET_HLEN + ETH + 1] = 0xff;
+	ck_assert_int_eq(sn_offload_rx(b, sizeof(b)), SN_OFFLOAD_OK);
+	ck_assert_uint_eq(b[SN_VNET_HLEN + ETH + 2], 0xff);
+	ck_assert_uint_eq(b[SN_VNET_HLEN + ETH + 3], 0xff);
+}
+END_TEST
+
+START_TEST(complete_frame_untouched)
+{
+	struct tcp_frame f = tcp_frame_new(100, VIRTIO_NET_HDR_GSO_NONE);
+	g_autofree uint8_t *before = NULL;
+
+	f.b[0] = 0; /* no NEEDS_CSUM: the checksum is the guest's own */
+	before = g_memdup2(f.b, f.len);
+	ck_assert_int_eq(sn_offload_rx(f.b, f.len), SN_OFFLOAD_OK);
+	ck_assert_mem_eq(f.b, before, f.len);
+	g_free(f.b);
+}
+END_TEST
+
+/* verdict_with() - sn_offload_rx() on a TCP frame whose header is @h */
+static enum sn_offload_verdict verdict_with(struct virtio_net_hdr h,
+					    size_t payload)
+{
+	struct tcp_frame f = tcp_frame_new(payload, VIRTIO_NET_HDR_GSO_NONE);
+	enum sn_offload_verdict v;
+
+	memcpy(f.b, &h, sizeof(h));
+	v = sn_offload_rx(f.b, f.len);
+	g_free(f.b);
+	return v;
+}
+
+START_TEST(malformed_dropped)
+{
+	const uint8_t nc = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	struct tcp_frame f = tcp_frame_new(10, VIRTIO_NET_HDR_GSO_NONE);
+	size_t seg_end = ETH + IP4_HLEN + TCP_HLEN + 10;
+
+	/* too short for the header and an Ethernet header */
+	ck_assert_int_eq(sn_offload_rx(f.b, 0), SN_OFFLOAD_SHORT);
+	ck_assert_int_eq(sn_offload_rx(f.b, SN_VNET_HLEN + ETH - 1),
+			 SN_OFFLOAD_SHORT);
+	g_free(f.b);
+	/* the sum starting inside the Ethernet header, or past the end */
+	ck_assert_int_eq(
+	    verdict_with(
+		(struct virtio_net_hdr){ .flags = nc, .csum_start = 4 }, 10),
+	    SN_OFFLOAD_BAD_CSUM);
+	ck_assert_int_eq(
+	    verdict_with((struct virtio_net_hdr){ .flags = nc,
+						  .csum_start = 65535,
+						  .csum_offset = 65535 },
+			 10),
+	    SN_OFFLOAD_BAD_CSUM);
+	/* the field's last byte past the end; then the last two bytes */
+	ck_assert_int_eq(verdict_with(
+			     (struct virtio_net_hdr){
+				 .flags = nc,
+				 .csum_start = ETH,
+				 .csum_offset = (uint16_t)(seg_end - ETH - 1) },
+			     10),
+			 SN_OFFLOAD_BAD_CSUM);
+	ck_assert_int_eq(verdict_with(
+			     (struct virtio_net_hdr){
+				 .flags = nc,
+				 .csum_start = ETH,
+				 .csum_offset = (uint16_t)(seg_end - ETH - 2) },
+			     10),
+			 SN_OFFLOAD_OK);
+	/* segmentation not offered: IPv6 TCP, UDP, ECN alone, unknown */
+	ck_assert_int_eq(
+	    verdict_with(
+		(struct virtio_net_hdr){ .gso_type = VIRTIO_NET_HDR_GSO_TCPV6 },
+		10),
+	    SN_OFFLOAD_BAD_GSO);
+	ck_assert_int_eq(
+	    verdict_with(
+		(struct virtio_net_hdr){ .gso_type = VIRTIO_NET_HDR_GSO_UDP },
+		10),
+	    SN_OFFLOAD_BAD_GSO);
+	ck_assert_int_eq(
+	    verdict_with(
+		(struct virtio_net_hdr){ .gso_type = VIRTIO_NET_HDR_GSO_ECN },
+		10),
+	    SN_OFFLOAD_BAD_GSO);
+	ck_assert_int_eq(
+	    verdict_with((struct virtio_net_hdr){ .gso_type = 0x42 }, 10),
+	    SN_OFFLOAD_BAD_GSO);
+}
+END_TEST
+
+START_TEST(wanted_below_threshold)
+{
+	ck_assert(sn_offload_wanted(false, 1500));
+	ck_assert(sn_offload_wanted(false, 9000));
+	ck_assert(sn_offload_wanted(false, SN_OFFLOAD_MTU_BELOW - 1));
+	ck_assert(!sn_offload_wanted(false, SN_OFFLOAD_MTU_BELOW));
+	ck_assert(!sn_offload_wanted(false, 65520));
+	ck_assert(!sn_offload_wanted(true, 1500));
+}
+END_TEST
+
+START_TEST(verdicts_in_words)
+{
+	ck_assert_str_ne(sn_offload_why(SN_OFFLOAD_SHORT),
+			 sn_offload_why(SN_OFFLOAD_BAD_CSUM));
+	ck_assert_str_ne(sn_offload_why(SN_OFFLOAD_BAD_CSUM),
+			 sn_offload_why(SN_OFFLOAD_BAD_GSO));
+	ck_assert_ptr_nonnull(
+	    strstr(sn_offload_why(SN_OFFLOAD_BAD_GSO), "segmentation"));
+}
+END_TEST
+
+static Suite *offload_suite(void)
+{
+	Suite *s = suite_create("offload");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, csum_matches_reference);
+	tcase_add_test(tc, csum_all_ones);
+	tcase_add_test(tc, tcp_partial_completed);
+	tcase_add_test(tc, tso_segment_completed_whole);
+	tcase_add_test(tc, odd_lengths_completed);
+	tcase_add_test(tc, zero_sum_sent_as_ffff);
+	tcase_add_test(tc, complete_frame_untouched);
+	tcase_add_test(tc, malformed_dropped);
+	tcase_add_test(tc, wanted_below_threshold);
+	tcase_add_test(tc, verdicts_in_words);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return sn_ck_run(offload_suite(), CK_NORMAL);
+}
