@@ -27,6 +27,42 @@
 		.flags = VIRTIO_NET_HDR_F_DATA_VALID                           \
 	}
 
+/*
+ * A run of libslirp's IPv4 TCP segments of one connection, in order, all of
+ * one size but the last, going to the guest as one segmentation frame
+ * (VIRTIO_NET_HDR_GSO_TCPV4), as a host's NIC hands a guest the segments it
+ * coalesced. Zero it to start; sn_gso_add() fills it, sn_gso_frame() ends
+ * it. The frame is built in place, header first.
+ */
+struct sn_gso_batch {
+	size_t len;  /* bytes in buf after the virtio-net header, 0: none */
+	size_t hlen; /* Ethernet, IPv4 and TCP headers of the first */
+	size_t mss;  /* payload of the first segment */
+	uint32_t next_seq; /* the sequence number that continues the run */
+	unsigned int segs;
+	bool push;   /* a segment had PSH */
+	bool closed; /* a shorter segment ended the run */
+	uint8_t buf[SN_VNET_HLEN + 14 + 65535];
+};
+
+/*
+ * sn_gso_add() - take @frame (@len bytes, from libslirp) into @b: start the
+ * run if @b is empty, or continue it
+ *
+ * Return: true if taken; false if @frame cannot join (not a plain IPv4 TCP
+ * data segment, or not the next of this run): send the run, then try again
+ * on an empty batch, then send @frame by itself
+ */
+bool sn_gso_add(struct sn_gso_batch *b, const uint8_t *frame, size_t len);
+
+/*
+ * sn_gso_frame() - end the run in @b and give the frame to write to the tap
+ * fd (header first) in *@len; @b is empty after it
+ *
+ * Return: the frame, or NULL (and *@len 0) if @b held none
+ */
+const uint8_t *sn_gso_frame(struct sn_gso_batch *b, size_t *len);
+
 /* What sn_offload_rx() made of a frame from the guest. */
 enum sn_offload_verdict {
 	SN_OFFLOAD_OK,	     /* checksum complete: hand the frame on */

@@ -1,5 +1,5 @@
 /* offload.c - tap offloads: checksums and TCP segments the guest's kernel
- * leaves to slirpnetd, completed before libslirp sees the frame. */
+ * leaves to slirpnetd; runs of libslirp's segments sent to it as one. */
 #include <errno.h>
 #include <linux/if_tun.h>
 #include <string.h>
@@ -36,8 +36,15 @@
  * only move the copying and checksumming from the guest's kernel into
  * slirpnetd, and they are not used (SN_OFFLOAD_MTU_BELOW).
  *
- * Every frame to the guest carries a header too, saying that the checksums
- * are good (libslirp computed them), which spares the guest checking them.
+ * Every frame to the guest carries a header too. A frame as libslirp made
+ * it says that its checksums are good, which spares the guest checking
+ * them. And libslirp sends the guest's downloads as segments of the MTU,
+ * each a write to the tap and each taken in by the guest's stack one by
+ * one, which acknowledges every other one: so a run of one connection's
+ * data segments, in order and of one size but the last, goes as one frame
+ * of up to 64 KiB (VIRTIO_NET_HDR_GSO_TCPV4, the TCP checksum partial), as
+ * a host's NIC hands a guest the segments it coalesced. The guest's kernel
+ * takes it as one segment, and cuts it up again only if it forwards it.
  */
 
 #define TAP_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN)
@@ -188,4 +195,151 @@ const char *sn_offload_why(enum sn_offload_verdict v)
 		return "a segmentation type that was not offered";
 	}
 	return "unknown";
+}
+
+/* ---- frames to the guest: runs of segments as one ---- */
+
+#define ETH_P_IPV4   0x0800
+#define IP_PROTO_TCP 6
+#define TH_FIN	     0x01
+#define TH_SYN	     0x02
+#define TH_RST	     0x04
+#define TH_PSH	     0x08
+#define TH_ACK	     0x10
+#define TH_URG	     0x20
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)get16(p) << 16 | get16(p + 2);
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/*
+ * tcp_data_hlen() - the header length of @f if it is an IPv4 TCP segment
+ * that carries data and nothing else (ACK, maybe PSH; no options in the IP
+ * header, not a fragment), else 0
+ */
+static size_t tcp_data_hlen(const uint8_t *f, size_t len)
+{
+	const uint8_t *ip = f + SN_ETH_HLEN, *th = ip + 20;
+	size_t hlen;
+
+	if (len < SN_ETH_HLEN + 40 || get16(f + 12) != ETH_P_IPV4 ||
+	    ip[0] != 0x45 || ip[9] != IP_PROTO_TCP ||
+	    (get16(ip + 6) & 0x3fff) || get16(ip + 2) != len - SN_ETH_HLEN)
+		return 0;
+	hlen = SN_ETH_HLEN + 20 + (size_t)(th[12] >> 4) * 4;
+	if ((th[12] >> 4) < 5 || hlen >= len ||
+	    (th[13] & (TH_FIN | TH_SYN | TH_RST | TH_URG | TH_ACK)) != TH_ACK)
+		return 0;
+	return hlen;
+}
+
+/* continues() - is @f (header length @hlen) the next segment of @b's run? */
+static bool continues(const struct sn_gso_batch *b, const uint8_t *f,
+		      size_t hlen, size_t len)
+{
+	const uint8_t *first = b->buf + SN_VNET_HLEN;
+	const size_t ip = SN_ETH_HLEN, th = SN_ETH_HLEN + 20;
+
+	return !b->closed && hlen == b->hlen && len - hlen <= b->mss &&
+	       b->len + (len - hlen) <= SN_ETH_HLEN + 65535 &&
+	       get32(f + th + 4) == b->next_seq &&
+	       /* Ethernet, addresses, ports, ACK, window, options the same */
+	       !memcmp(f, first, SN_ETH_HLEN) &&
+	       !memcmp(f + ip + 12, first + ip + 12, 8) &&
+	       !memcmp(f + th, first + th, 4) &&
+	       !memcmp(f + th + 8, first + th + 8, 5) &&
+	       !memcmp(f + th + 14, first + th + 14, 2) &&
+	       !memcmp(f + th + 20, first + th + 20, hlen - th - 20);
+}
+
+/* sn_gso_add() - start or continue the run */
+bool sn_gso_add(struct sn_gso_batch *b, const uint8_t *frame, size_t len)
+{
+	size_t hlen = tcp_data_hlen(frame, len);
+	uint8_t *f = b->buf + SN_VNET_HLEN;
+
+	if (!hlen)
+		return false;
+	if (!b->len) {
+		memcpy(f, frame, len);
+		b->len = len;
+		b->hlen = hlen;
+		b->mss = len - hlen;
+		b->segs = 1;
+		b->push = false;
+		b->closed = false;
+	} else if (continues(b, frame, hlen, len)) {
+		memcpy(f + b->len, frame + hlen, len - hlen);
+		b->len += len - hlen;
+		b->segs++;
+		b->closed = len - hlen < b->mss;
+	} else {
+		return false;
+	}
+	b->push |= (frame[SN_ETH_HLEN + 33] & TH_PSH) != 0;
+	b->next_seq = get32(frame + SN_ETH_HLEN + 24) + (uint32_t)(len - hlen);
+	return true;
+}
+
+/* gso_finish() - headers for the run as one segment: IPv4 length and
+ * checksum, PSH if any had it, the TCP checksum left partial (the
+ * pseudo-header's sum, as the guest's own stack would leave it) */
+static void gso_finish(struct sn_gso_batch *b)
+{
+	uint8_t *f = b->buf + SN_VNET_HLEN, *ip = f + SN_ETH_HLEN,
+		*th = ip + 20;
+	size_t tcp_len = b->len - SN_ETH_HLEN - 20;
+	uint8_t pseudo[12];
+	struct virtio_net_hdr h = {
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+		.hdr_len = (uint16_t)b->hlen,
+		.gso_size = (uint16_t)b->mss,
+		.csum_start = SN_ETH_HLEN + 20,
+		.csum_offset = 16,
+	};
+	uint16_t sum;
+
+	put16(ip + 2, (uint16_t)(b->len - SN_ETH_HLEN));
+	put16(ip + 10, 0);
+	sum = sn_csum_fold(sn_csum_add(ip, 20, 0));
+	memcpy(ip + 10, &sum, sizeof(sum));
+	if (b->push)
+		th[13] |= TH_PSH;
+	memcpy(pseudo, ip + 12, 8);
+	pseudo[8] = 0;
+	pseudo[9] = IP_PROTO_TCP;
+	put16(pseudo + 10, (uint16_t)tcp_len);
+	sum = (uint16_t)~sn_csum_fold(sn_csum_add(pseudo, sizeof(pseudo), 0));
+	memcpy(th + 16, &sum, sizeof(sum));
+	memcpy(b->buf, &h, sizeof(h));
+}
+
+/* sn_gso_frame() - one segment goes as libslirp made it */
+const uint8_t *sn_gso_frame(struct sn_gso_batch *b, size_t *len)
+{
+	static const struct virtio_net_hdr one = SN_VNET_HDR_TX;
+
+	*len = 0;
+	if (!b->len)
+		return NULL;
+	if (b->segs > 1)
+		gso_finish(b);
+	else
+		memcpy(b->buf, &one, sizeof(one));
+	*len = SN_VNET_HLEN + b->len;
+	b->len = 0;
+	return b->buf;
 }

@@ -38,8 +38,11 @@
  *   index and are not looked up, and closed ones leave its lists); then
  *   expired timers.
  *
- * Frames from libslirp (send_packet) are written straight to the tap fd. The
- * tap fd is non-blocking: when the guest's queue is full the frame is dropped
+ * Frames from libslirp (send_packet) are written straight to the tap fd, but
+ * for TCP data segments when the tap offloads: a run of one connection's
+ * segments is held back and goes to the guest as one frame (offload.c) at
+ * the end of the dispatch, or before any other frame. The tap fd is
+ * non-blocking: when the guest's queue is full the frame is dropped
  * and counted, as libslirp allows (TCP retransmits); never an error to
  * libslirp, which would log every one.
  *
@@ -100,18 +103,18 @@ struct sn_stack {
 	struct sockaddr_storage out4, out6;
 	struct sn_ratelimit rl_drop, rl_guest, rl_offload;
 	guint64 tap_drops, offload_drops;
+	struct sn_gso_batch gso; /* segments to the guest held back */
 	uint8_t frame[SN_FRAME_MAX];
 };
 
 /* ---- libslirp callbacks ---- */
 
-/* cb_send_packet() - libslirp -> guest: write one frame to the tap fd */
-static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
+/* tap_write() - one frame to the tap fd, after @hdr (@hlen bytes) */
+static void tap_write(struct sn_stack *s, const void *hdr, size_t hlen,
+		      const void *buf, size_t len)
 {
-	static const struct virtio_net_hdr hdr = SN_VNET_HDR_TX;
-	struct sn_stack *s = opaque;
 	struct iovec iov[2] = {
-		{ .iov_base = (void *)&hdr, .iov_len = s->vnet_hlen },
+		{ .iov_base = (void *)hdr, .iov_len = hlen },
 		{ .iov_base = (void *)buf, .iov_len = len },
 	};
 	unsigned int held;
@@ -127,6 +130,34 @@ static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
 				  "(%u more dropped since the last report)",
 				  g_strerror(errno), held);
 	}
+}
+
+/* gso_flush() - the run of segments held back, to the guest as one frame */
+static void gso_flush(struct sn_stack *s)
+{
+	const uint8_t *frame;
+	size_t len;
+
+	frame = sn_gso_frame(&s->gso, &len);
+	if (frame)
+		tap_write(s, NULL, 0, frame, len);
+}
+
+/* cb_send_packet() - libslirp -> guest: a TCP data segment joins the run
+ * held back (offload.c), anything else goes to the tap fd after it */
+static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
+{
+	static const struct virtio_net_hdr hdr = SN_VNET_HDR_TX;
+	struct sn_stack *s = opaque;
+
+	if (s->vnet_hlen) {
+		if (sn_gso_add(&s->gso, buf, len))
+			return (ssize_t)len;
+		gso_flush(s);
+		if (sn_gso_add(&s->gso, buf, len))
+			return (ssize_t)len;
+	}
+	tap_write(s, &hdr, s->vnet_hlen, buf, len);
 	return (ssize_t)len;
 }
 
@@ -422,6 +453,7 @@ static gboolean src_prepare(GSource *source, gint *timeout)
 	uint32_t slirp_ms = UINT32_MAX;
 	gint64 timer_ms;
 
+	gso_flush(s);
 	s->gen++;
 	g_ptr_array_set_size(s->active, 0);
 	slirp_pollfds_fill(s->slirp, &slirp_ms, cb_add_poll, s);
@@ -462,6 +494,7 @@ static gboolean src_dispatch(GSource *source, GSourceFunc cb, gpointer data)
 	 * not at the next timeout. */
 	slirp_pollfds_poll(s->slirp, 0, cb_get_revents, s);
 	run_timers(s);
+	gso_flush(s);
 	return G_SOURCE_CONTINUE;
 }
 

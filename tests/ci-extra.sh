@@ -5,7 +5,7 @@
 # memcheck.
 #
 # Usage: tests/ci-extra.sh (from anywhere; as root, like the test suite)
-#   FUZZ_SECONDS  how long each fuzzer runs (default 60; both run at once)
+#   FUZZ_SECONDS  how long each fuzzer runs (default 60; all run at once)
 #   FUZZ_BUILD    clang build directory for the fuzzers (default build-fuzz)
 #   ASAN_BUILD    build directory with -Db_sanitize=address,undefined
 #                 (default build-asan)
@@ -48,7 +48,8 @@ fuzz_build() {
 		meson configure "$FUZZ_BUILD" -Dfuzz=true -Dtests=disabled
 	else
 		CC=clang meson setup "$FUZZ_BUILD" -Dfuzz=true -Dtests=disabled
-	fi && ninja -C "$FUZZ_BUILD" tests/fuzz/fuzz_api tests/fuzz/fuzz_cli
+	fi && ninja -C "$FUZZ_BUILD" tests/fuzz/fuzz_api tests/fuzz/fuzz_cli \
+		tests/fuzz/fuzz_tap
 }
 
 # fuzz_run NAME ARGS...: run fuzz_NAME for FUZZ_SECONDS on a copy of its
@@ -83,17 +84,22 @@ fuzz_report() {
 
 echo "ci-extra: building the fuzzers (clang, $FUZZ_BUILD)"
 if fuzz_build >"$work/fuzz-build.log" 2>&1; then
-	echo "ci-extra: fuzzing, ${FUZZ_SECONDS} s each, both at once"
+	echo "ci-extra: fuzzing, ${FUZZ_SECONDS} s each, all at once"
 	fuzz_run api -dict=tests/fuzz/api.dict -max_len=4200 &
 	api_pid=$!
 	fuzz_run cli -max_len=1024 &
 	cli_pid=$!
+	fuzz_run tap -max_len=70000 &
+	tap_pid=$!
 	rc=0
 	wait "$api_pid" || rc=$?
 	fuzz_report api "$rc"
 	rc=0
 	wait "$cli_pid" || rc=$?
 	fuzz_report cli "$rc"
+	rc=0
+	wait "$tap_pid" || rc=$?
+	fuzz_report tap "$rc"
 else
 	cat "$work/fuzz-build.log"
 	flunk "the fuzzers did not build (clang and libclang-rt-14-dev?)"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # test_offload.sh - tap offloads: with them the guest sends 64 KiB IPv4 TCP segments at MTU 1500 and
-# leaves checksums to slirpnetd (IPv4 and IPv6 TCP, UDP), all byte-exact; none at MTU 65520 or with
-# --disable-offload.
+# leaves checksums to slirpnetd, and gets runs of segments as one frame (IPv4 and IPv6 TCP both ways,
+# UDP), all byte-exact; none at MTU 65520 or with --disable-offload.
 . "$(dirname "$0")/lib.sh"
 sn_sandbox "$@"
 
@@ -9,8 +9,9 @@ MIB=16
 head -c ${MIB}M /dev/urandom >"$SN_WORK/data"
 SUM=$(sha256sum <"$SN_WORK/data")
 
-# tx_frames: frames the guest has handed tap0 so far
+# tx_frames, rx_frames: frames the guest has handed tap0 so far, and taken from it
 tx_frames() { nsx awk -F"[: ]+" '$2 == "tap0" { print $12 }' /proc/net/dev; }
+rx_frames() { nsx awk -F"[: ]+" '$2 == "tap0" { print $4 }' /proc/net/dev; }
 
 # upload HOW PORT LISTEN CONNECT: send the data from the container to a socat LISTEN address (on
 # PORT) on the host through CONNECT; fail unless it arrives byte-exact. Sets FRAMES to the frames
@@ -29,6 +30,25 @@ upload() {
 	[ "$SN_RC" = 0 ] || fail "$how: listener exit status $SN_RC"
 	[ "$(sha256sum <"$SN_WORK/up")" = "$SUM" ] ||
 		fail "$how: got $(stat -c %s "$SN_WORK/up") bytes with another sha256"
+	ok "$how: $MIB MiB byte-exact in $FRAMES frames"
+}
+
+# download HOW PORT LISTEN CONNECT: the same the other way, the host sending; sets FRAMES to the
+# frames tap0 took in meanwhile
+download() {
+	local how=$1 before l
+	rm -f "$SN_WORK/down"
+	socat -u "OPEN:$SN_WORK/data" "$3" &
+	l=$!
+	SN_PIDS+=("$l")
+	wait_for bash -c "ss -Htln 'sport = :$2' | grep -q ." || fail "$how: sender did not start"
+	before=$(rx_frames)
+	nsx timeout 60 socat -u "$4" "CREATE:$SN_WORK/down" || fail "$how: the download failed"
+	sn_wait_exit "$l" 30
+	FRAMES=$(($(rx_frames) - before))
+	[ "$SN_RC" = 0 ] || fail "$how: sender exit status $SN_RC"
+	[ "$(sha256sum <"$SN_WORK/down")" = "$SUM" ] ||
+		fail "$how: got $(stat -c %s "$SN_WORK/down") bytes with another sha256"
 	ok "$how: $MIB MiB byte-exact in $FRAMES frames"
 }
 
@@ -58,10 +78,18 @@ upload "IPv4 TCP, MTU 1500, offloads" 7101 TCP-LISTEN:7101,bind=127.0.0.1,reusea
 [ "$FRAMES" -lt 3000 ] || fail "the guest sent $FRAMES frames for $MIB MiB: no segmentation offload"
 ok "the guest's kernel left segmentation to slirpnetd ($FRAMES frames, not 11492 or more)"
 
+# libslirp's segments to the guest go in runs of up to 64 KiB, one frame each
+download "IPv4 TCP download, MTU 1500, offloads" 7106 TCP-LISTEN:7106,bind=127.0.0.1,reuseaddr \
+	TCP:10.0.2.2:7106
+[ "$FRAMES" -lt 3000 ] || fail "the guest took $FRAMES frames for $MIB MiB: segments were not sent as runs"
+ok "slirpnetd sent the guest runs of segments as one frame ($FRAMES frames, not 11492 or more)"
+
 wait_for bash -c "nsenter --target $CPID --net ip -6 addr show dev tap0 scope global -tentative | grep -q fd00" ||
 	fail "no IPv6 address on tap0"
-# IPv6: checksum offload only (libslirp takes no IPv6 packet over its MTU)
+# IPv6: checksum offload only (libslirp takes no IPv6 packet over its MTU), segments one by one
 upload "IPv6 TCP, MTU 1500, offloads" 7103 'TCP6-LISTEN:7103,bind=[::1],reuseaddr' 'TCP6:[fd00::2]:7103'
+download "IPv6 TCP download, MTU 1500, offloads" 7107 'TCP6-LISTEN:7107,bind=[::1],reuseaddr' \
+	'TCP6:[fd00::2]:7107'
 
 # UDP: the checksum the guest left partial is completed (libslirp drops a wrong one); 8000 bytes
 # are fragmented by the guest, which checksums before fragmenting
@@ -88,5 +116,8 @@ nsx ip -d link show tap0 | grep -q 'vnet_hdr off' || fail "--disable-offload: ta
 ok "--disable-offload: tap0 carries no virtio-net header"
 upload "IPv4 TCP, MTU 1500, --disable-offload" 7104 TCP-LISTEN:7104,bind=127.0.0.1,reuseaddr TCP:10.0.2.2:7104
 [ "$FRAMES" -ge 11492 ] || fail "--disable-offload: $FRAMES frames for $MIB MiB, fewer than MTU-sized segments"
+download "IPv4 TCP download, MTU 1500, --disable-offload" 7108 TCP-LISTEN:7108,bind=127.0.0.1,reuseaddr \
+	TCP:10.0.2.2:7108
+[ "$FRAMES" -ge 11492 ] || fail "--disable-offload: the guest took $FRAMES frames for $MIB MiB"
 udp_echo "UDP, --disable-offload" 1000 UDP:10.0.2.2:7102
 sn_done

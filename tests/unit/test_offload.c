@@ -312,6 +312,174 @@ START_TEST(verdicts_in_words)
 }
 END_TEST
 
+/* ---- runs of segments to the guest ---- */
+
+/* A segment as libslirp sends it: Ethernet, IPv4, TCP, no virtio-net
+ * header, complete checksums. */
+struct seg {
+	uint8_t b[ETH + IP4_HLEN + TCP_HLEN + 1500];
+	size_t len;
+};
+
+/* seg_make() - @payload bytes from sequence number @seq, TCP flags @flags */
+static struct seg seg_make(uint32_t seq, size_t payload, uint8_t flags)
+{
+	struct seg g = { .len = ETH + IP4_HLEN + TCP_HLEN + payload };
+	uint8_t *ip = g.b + ETH, *th = ip + IP4_HLEN;
+	struct tcp_frame f = { .ip = ip, .th = th, .seg = TCP_HLEN + payload };
+	size_t i;
+
+	put16(g.b + 12, 0x0800);
+	ip[0] = 0x45;
+	put16(ip + 2, (uint16_t)(IP4_HLEN + f.seg));
+	put16(ip + 6, 0x4000); /* DF */
+	ip[8] = 64;
+	ip[9] = PROTO_TCP;
+	memcpy(ip + 12, (uint8_t[]){ 10, 0, 2, 2, 10, 0, 2, 100 }, 8);
+	put16(th, 5201);
+	put16(th + 2, 40000);
+	th[4] = (uint8_t)(seq >> 24);
+	th[5] = (uint8_t)(seq >> 16);
+	th[6] = (uint8_t)(seq >> 8);
+	th[7] = (uint8_t)seq;
+	th[11] = 7; /* ACK 7 */
+	th[12] = 5 << 4;
+	th[13] = flags;
+	put16(th + 14, 65535);
+	for (i = 0; i < payload; i++)
+		th[TCP_HLEN + i] = (uint8_t)(seq + i);
+	put16(th + 16, (uint16_t)~ref_sum(th, f.seg, pseudo_sum(&f)));
+	put16(ip + 10, (uint16_t)~ref_sum(ip, IP4_HLEN, 0));
+	return g;
+}
+
+/* add() - sn_gso_add() of a segment made by seg_make() */
+static bool add(struct sn_gso_batch *b, uint32_t seq, size_t payload,
+		uint8_t flags)
+{
+	struct seg g = seg_make(seq, payload, flags);
+
+	return sn_gso_add(b, g.b, g.len);
+}
+
+START_TEST(run_sent_as_one)
+{
+	g_autofree struct sn_gso_batch *b = g_new0(struct sn_gso_batch, 1);
+	struct virtio_net_hdr h;
+	struct tcp_frame f;
+	const uint8_t *out;
+	g_autofree uint8_t *copy = NULL;
+	size_t len, i;
+
+	ck_assert(add(b, 1000, 1460, 0x10));
+	ck_assert(add(b, 2460, 1460, 0x18)); /* PSH in the middle */
+	ck_assert(add(b, 3920, 500, 0x10));
+	out = sn_gso_frame(b, &len);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_uint_eq(len, SN_VNET_HLEN + ETH + IP4_HLEN + TCP_HLEN + 3420);
+	memcpy(&h, out, sizeof(h));
+	ck_assert_uint_eq(h.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	ck_assert_uint_eq(h.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	ck_assert_uint_eq(h.gso_size, 1460);
+	ck_assert_uint_eq(h.hdr_len, ETH + IP4_HLEN + TCP_HLEN);
+	ck_assert_uint_eq(h.csum_start, ETH + IP4_HLEN);
+	ck_assert_uint_eq(h.csum_offset, 16);
+	/* headers: the IPv4 length and checksum, PSH, the first sequence */
+	copy = g_memdup2(out, len);
+	f.ip = copy + SN_VNET_HLEN + ETH;
+	f.th = f.ip + IP4_HLEN;
+	f.seg = TCP_HLEN + 3420;
+	ck_assert_uint_eq(f.ip[2] << 8 | f.ip[3], IP4_HLEN + TCP_HLEN + 3420);
+	ck_assert_uint_eq(ref_sum(f.ip, IP4_HLEN, 0), 0xffff);
+	ck_assert_uint_eq(f.th[13], 0x18);
+	ck_assert_uint_eq(f.th[6] << 8 | f.th[7], 1000);
+	/* the payload is the segments' in order */
+	for (i = 0; i < 3420; i++)
+		ck_assert_uint_eq(f.th[TCP_HLEN + i], (uint8_t)(1000 + i));
+	/* the checksum is partial as the guest's kernel expects it: once
+	 * completed, it verifies */
+	ck_assert(!verifies(&f));
+	ck_assert_int_eq(sn_offload_rx(copy, len), SN_OFFLOAD_OK);
+	ck_assert(verifies(&f));
+	/* and the batch is empty again */
+	ck_assert_ptr_null(sn_gso_frame(b, &len));
+	ck_assert_uint_eq(len, 0);
+}
+END_TEST
+
+START_TEST(one_segment_as_it_came)
+{
+	g_autofree struct sn_gso_batch *b = g_new0(struct sn_gso_batch, 1);
+	struct seg g = seg_make(5, 700, 0x18);
+	struct virtio_net_hdr h;
+	const uint8_t *out;
+	size_t len;
+
+	ck_assert(sn_gso_add(b, g.b, g.len));
+	out = sn_gso_frame(b, &len);
+	ck_assert_uint_eq(len, SN_VNET_HLEN + g.len);
+	memcpy(&h, out, sizeof(h));
+	ck_assert_uint_eq(h.flags, VIRTIO_NET_HDR_F_DATA_VALID);
+	ck_assert_uint_eq(h.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+	ck_assert_mem_eq(out + SN_VNET_HLEN, g.b, g.len);
+}
+END_TEST
+
+START_TEST(run_ends_where_it_must)
+{
+	g_autofree struct sn_gso_batch *b = g_new0(struct sn_gso_batch, 1);
+	struct seg g = seg_make(0, 1460, 0x10);
+	uint32_t seq = 0;
+	unsigned int n = 0;
+	size_t len;
+
+	/* not data, or not plain: SYN, FIN, RST, URG, no ACK, no payload */
+	ck_assert(!add(b, 0, 100, 0x12));
+	ck_assert(!add(b, 0, 100, 0x11));
+	ck_assert(!add(b, 0, 100, 0x14));
+	ck_assert(!add(b, 0, 100, 0x30));
+	ck_assert(!add(b, 0, 100, 0x08));
+	ck_assert(!add(b, 0, 0, 0x10));
+	/* not IPv4 TCP: a fragment, IP options, IPv6, a short frame */
+	g.b[ETH + 6] = 0x20;
+	ck_assert(!sn_gso_add(b, g.b, g.len));
+	g = seg_make(0, 1460, 0x10);
+	g.b[ETH] = 0x46;
+	ck_assert(!sn_gso_add(b, g.b, g.len));
+	g = seg_make(0, 1460, 0x10);
+	g.b[12] = 0x86;
+	g.b[13] = 0xdd;
+	ck_assert(!sn_gso_add(b, g.b, g.len));
+	ck_assert(!sn_gso_add(b, g.b, ETH + 30));
+	ck_assert_ptr_null(sn_gso_frame(b, &len));
+
+	/* a gap, another connection, another ACK, a larger segment */
+	ck_assert(add(b, 0, 1000, 0x10));
+	ck_assert(!add(b, 1001, 1000, 0x10));
+	g = seg_make(1000, 1000, 0x10);
+	g.b[ETH + IP4_HLEN + 1]++;
+	ck_assert(!sn_gso_add(b, g.b, g.len));
+	g = seg_make(1000, 1000, 0x10);
+	g.b[ETH + IP4_HLEN + 11]++;
+	ck_assert(!sn_gso_add(b, g.b, g.len));
+	ck_assert(!add(b, 1000, 1001, 0x10));
+	/* a shorter one ends the run */
+	ck_assert(add(b, 1000, 999, 0x10));
+	ck_assert(!add(b, 1999, 1000, 0x10));
+	sn_gso_frame(b, &len);
+
+	/* 64 KiB of IPv4 packet at most: 44 segments of 1460 */
+	while (add(b, seq, 1460, 0x10)) {
+		seq += 1460;
+		n++;
+	}
+	ck_assert_uint_eq(n, 44);
+	sn_gso_frame(b, &len);
+	ck_assert_uint_eq(len,
+			  SN_VNET_HLEN + ETH + IP4_HLEN + TCP_HLEN + 44 * 1460);
+}
+END_TEST
+
 static Suite *offload_suite(void)
 {
 	Suite *s = suite_create("offload");
@@ -326,6 +494,9 @@ static Suite *offload_suite(void)
 	tcase_add_test(tc, complete_frame_untouched);
 	tcase_add_test(tc, malformed_dropped);
 	tcase_add_test(tc, wanted_below_threshold);
+	tcase_add_test(tc, run_sent_as_one);
+	tcase_add_test(tc, one_segment_as_it_came);
+	tcase_add_test(tc, run_ends_where_it_must);
 	tcase_add_test(tc, verdicts_in_words);
 	suite_add_tcase(s, tc);
 	return s;
