@@ -171,7 +171,10 @@ enum sn_offload_verdict sn_offload_rx(uint8_t *buf, size_t len)
 	flen = len - SN_VNET_HLEN;
 	start = h.csum_start;
 	field = start + h.csum_offset;
-	if (start < SN_ETH_HLEN || field + sizeof(sum) > flen)
+	/* TCP's and UDP's fields are at even offsets; at an odd one the sum
+	 * would land byte-swapped */
+	if (start < SN_ETH_HLEN || field + sizeof(sum) > flen ||
+	    (h.csum_offset & 1))
 		return SN_OFFLOAD_BAD_CSUM;
 	sum = sn_csum_fold(sn_csum_add(frame + start, flen - start, 0));
 	/* 0 and 0xffff are the same sum; UDP sends 0 as 0xffff (RFC 768) */
@@ -190,7 +193,7 @@ const char *sn_offload_why(enum sn_offload_verdict v)
 	case SN_OFFLOAD_SHORT:
 		return "shorter than its headers";
 	case SN_OFFLOAD_BAD_CSUM:
-		return "its partial checksum lies outside the frame";
+		return "its partial checksum lies outside the frame or at an odd offset";
 	case SN_OFFLOAD_BAD_GSO:
 		return "a segmentation type that was not offered";
 	}
