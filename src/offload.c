@@ -193,7 +193,8 @@ const char *sn_offload_why(enum sn_offload_verdict v)
 	case SN_OFFLOAD_SHORT:
 		return "shorter than its headers";
 	case SN_OFFLOAD_BAD_CSUM:
-		return "its partial checksum lies outside the frame or at an odd offset";
+		return "its partial checksum lies outside the frame or at an "
+		       "odd offset";
 	case SN_OFFLOAD_BAD_GSO:
 		return "a segmentation type that was not offered";
 	}

@@ -269,10 +269,12 @@ START_TEST(malformed_dropped)
 			     10),
 			 SN_OFFLOAD_OK);
 	/* the field at an odd offset from the start */
-	ck_assert_int_eq(verdict_with((struct virtio_net_hdr){
-				 .flags = nc, .csum_start = ETH + IP4_HLEN,
-				 .csum_offset = 15 }, 10),
-			 SN_OFFLOAD_BAD_CSUM);
+	ck_assert_int_eq(
+	    verdict_with((struct virtio_net_hdr){ .flags = nc,
+						  .csum_start = ETH + IP4_HLEN,
+						  .csum_offset = 15 },
+			 10),
+	    SN_OFFLOAD_BAD_CSUM);
 	/* segmentation not offered: IPv6 TCP, UDP, ECN alone, unknown */
 	ck_assert_int_eq(
 	    verdict_with(
