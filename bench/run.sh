@@ -7,7 +7,7 @@
 #      STARTS (starts per round for start_ms, default 50), MTU (default 65520),
 #      OUT (TSV path, default bench/results/latest.tsv), SVG (default OUT with .svg),
 #      KINDS (helpers to run, default "slirp4netns pasta ours"),
-#      ONLY (workloads to run, default all: start out fwd rev p100 out_rr fwd_rr udp mem).
+#      ONLY (workloads to run, default all: start out in fwd rev p100 out_rr fwd_rr udp mem).
 # It runs in a network namespace of its own (lo, and a veth pair routed to TEST-NET-2, so that pasta
 # finds a default route to copy); every helper's namespace is made inside it with unshare -Urn. All
 # traffic stays in those namespaces: the machine's own network is not touched.
@@ -22,11 +22,12 @@ OUT=${OUT:-$ROOT/bench/results/latest.tsv}
 SVG=${SVG:-${OUT%.tsv}.svg}
 TO=$((T * 3 + 30))          # hard limit (s) on any single client run
 read -r -a HELPERS <<<"${KINDS:-slirp4netns pasta ours}"
-read -r -a WORKLOADS <<<"${ONLY:-start out fwd rev p100 out_rr fwd_rr udp mem}"
+read -r -a WORKLOADS <<<"${ONLY:-start out in fwd rev p100 out_rr fwd_rr udp mem}"
 
 # Metric name, unit, direction (higher/lower is better), description; the order of the table.
 METRICS=(
 	"out_gbps|Gbit/s|higher|ns->host TCP via the gateway (iperf3)"
+	"in_gbps|Gbit/s|higher|host->ns TCP via the gateway (iperf3 -R)"
 	"fwd_gbps|Gbit/s|higher|host->ns TCP via a forwarded port (iperf3)"
 	"rev_gbps|Gbit/s|higher|ns->host TCP via a forwarded port (iperf3 -R)"
 	"p100_gbps|Gbit/s|higher|100 forwarded TCP connections, host->ns (iperf3 -P 100)"
@@ -37,6 +38,7 @@ METRICS=(
 	"rss_kb|KiB|lower|VmRSS of the helper's process tree after the load"
 	"pss_kb|KiB|lower|Pss of the helper's process tree after the load"
 	"out_cpu_ms_gb|ms/GB|lower|helper CPU per GB received, out_gbps run"
+	"in_cpu_ms_gb|ms/GB|lower|helper CPU per GB received, in_gbps run"
 	"fwd_cpu_ms_gb|ms/GB|lower|helper CPU per GB received, fwd_gbps run"
 	"rev_cpu_ms_gb|ms/GB|lower|helper CPU per GB received, rev_gbps run"
 	"p100_cpu_ms_gb|ms/GB|lower|helper CPU per GB received, p100_gbps run"
@@ -398,6 +400,7 @@ bench_one() {
 	helper_up "$kind"
 	log "round $2/$REPEAT $kind: throughput (gateway $GW)"
 	! want out || run_iperf out host "$P_OUT" -c "$GW" -p "$P_OUT"
+	! want in || run_iperf in host "$P_OUT" -c "$GW" -p "$P_OUT" -R
 	! want fwd || run_iperf fwd ns "$P_FWD" -c 127.0.0.1 -p "$P_FWD"
 	! want rev || run_iperf rev ns "$P_FWD" -c 127.0.0.1 -p "$P_FWD" -R
 	! want p100 || run_iperf p100 ns "$P_FWD" -c 127.0.0.1 -p "$P_FWD" -P 100
