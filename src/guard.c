@@ -9,6 +9,7 @@
 
 #include "guard.h"
 #include "log.h"
+#include "netbytes.h"
 
 /*
  * Theory of operation
@@ -100,19 +101,6 @@
 /* In the TCP header's 16-bit word at offset 12 (data offset, flags). */
 #define TCP_URG 0x0020
 
-/* get16() - the big-endian 16-bit value at @p */
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-/* put16() - store @v big-endian at @p */
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 /* csum_update() - checksum @hc after a 16-bit word changed from @old to
  * @new (RFC 1624, eqn. 3: HC' = ~(~HC + ~m + m')) */
 static uint16_t csum_update(uint16_t hc, uint16_t old, uint16_t new)
@@ -128,16 +116,16 @@ static uint16_t csum_update(uint16_t hc, uint16_t old, uint16_t new)
  * @th (TCP_HLEN_MIN bytes), keeping its checksum right */
 static enum sn_guard_verdict tcp_clear_urg(uint8_t *th)
 {
-	uint16_t flags = get16(th + 12), urp = get16(th + 18);
-	uint16_t sum = get16(th + 16);
+	uint16_t flags = sn_get16(th + 12), urp = sn_get16(th + 18);
+	uint16_t sum = sn_get16(th + 16);
 
 	if (!(flags & TCP_URG) && !urp)
 		return SN_GUARD_PASS;
 	sum = csum_update(sum, flags, flags & (uint16_t)~TCP_URG);
 	sum = csum_update(sum, urp, 0);
-	put16(th + 12, flags & (uint16_t)~TCP_URG);
-	put16(th + 16, sum);
-	put16(th + 18, 0);
+	sn_put16(th + 12, flags & (uint16_t)~TCP_URG);
+	sn_put16(th + 16, sum);
+	sn_put16(th + 18, 0);
 	return SN_GUARD_CLEANED;
 }
 
@@ -151,11 +139,11 @@ static enum sn_guard_verdict guard_ip4(uint8_t *ip, size_t len)
 	hl = (size_t)(ip[0] & 0x0f) * 4;
 	if (hl < IP4_HLEN_MIN || hl > len)
 		return SN_GUARD_PASS;
-	tot = get16(ip + 2);
+	tot = sn_get16(ip + 2);
 	if (tot < hl || tot > len)
 		return SN_GUARD_DROP;
 	/* A later fragment: harmless unless it overlaps the TCP header. */
-	off = (size_t)(get16(ip + 6) & IP4_OFFMASK) * 8;
+	off = (size_t)(sn_get16(ip + 6) & IP4_OFFMASK) * 8;
 	if (off)
 		return off < TCP_HLEN_MIN ? SN_GUARD_DROP : SN_GUARD_PASS;
 	if (tot - hl < TCP_HLEN_MIN)
@@ -170,7 +158,7 @@ static enum sn_guard_verdict guard_ip6(uint8_t *ip, size_t len)
 
 	if (len < IP6_HLEN || ip[0] >> 4 != 6 || ip[6] != IPPROTO_TCP)
 		return SN_GUARD_PASS;
-	plen = get16(ip + 4);
+	plen = sn_get16(ip + 4);
 	if (plen < TCP_HLEN_MIN || plen > len - IP6_HLEN)
 		return SN_GUARD_DROP;
 	return tcp_clear_urg(ip + IP6_HLEN);
@@ -181,7 +169,7 @@ enum sn_guard_verdict sn_guard_inspect(uint8_t *frame, size_t len)
 {
 	if (!frame || len < ETH_HLEN)
 		return SN_GUARD_PASS;
-	switch (get16(frame + 12)) {
+	switch (sn_get16(frame + 12)) {
 	case ETHERTYPE_IPV4:
 		return guard_ip4(frame + ETH_HLEN, len - ETH_HLEN);
 	case ETHERTYPE_IPV6:
@@ -209,7 +197,7 @@ static uint16_t ip4_csum(const uint8_t *ip, size_t hl)
 	size_t i;
 
 	for (i = 0; i < hl; i += 2)
-		sum += get16(ip + i);
+		sum += sn_get16(ip + i);
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)~sum;
@@ -257,8 +245,9 @@ static bool frag_drop(struct sn_guard *g, const uint8_t *ip, const char *why)
 	g_warning("guard: dropped an IPv4 fragment from the guest (%s -> %s, "
 		  "protocol %u, ID %u, offset %u): %s (%u more dropped since "
 		  "the last report)",
-		  src, dst, ip[9], get16(ip + 4),
-		  (unsigned int)(get16(ip + 6) & IP4_OFFMASK) * 8, why, held);
+		  src, dst, ip[9], sn_get16(ip + 4),
+		  (unsigned int)(sn_get16(ip + 6) & IP4_OFFMASK) * 8, why,
+		  held);
 	return false;
 }
 
@@ -280,9 +269,9 @@ static bool frag_first(struct sn_guard *g, const uint8_t *ip, size_t hl,
 		return true; /* TTL 0: ip_input() drops it */
 	k = frag_slot(g);
 	memcpy(k->ip, ip, hl + SN_GUARD_PRIME_DATA);
-	put16(k->ip + 2, (uint16_t)(hl + SN_GUARD_PRIME_DATA));
-	put16(k->ip + 10, 0);
-	put16(k->ip + 10, ip4_csum(k->ip, hl));
+	sn_put16(k->ip + 2, (uint16_t)(hl + SN_GUARD_PRIME_DATA));
+	sn_put16(k->ip + 10, 0);
+	sn_put16(k->ip + 10, ip4_csum(k->ip, hl));
 	k->hlen = (uint8_t)hl;
 	k->seq = ++g->frag_seq;
 	return true;
@@ -321,10 +310,10 @@ static bool guard_frag(struct sn_guard *g, const uint8_t *frame, size_t len)
 {
 	const uint8_t *ip = frame + ETH_HLEN;
 	size_t room = len - ETH_HLEN, hl, tot;
-	uint16_t off = get16(ip + 6);
+	uint16_t off = sn_get16(ip + 6);
 
 	hl = (size_t)(ip[0] & 0x0f) * 4;
-	tot = get16(ip + 2);
+	tot = sn_get16(ip + 2);
 	/* What ip_input() drops before reassembly needs no guarding. */
 	if (ip[0] >> 4 != 4 || hl < IP4_HLEN_MIN || hl > room || tot < hl ||
 	    tot > room)
@@ -359,8 +348,8 @@ bool sn_guard_frame(struct sn_guard *g, uint8_t *frame, size_t len)
 			return false;
 	}
 	if (len < ETH_HLEN + IP4_HLEN_MIN ||
-	    get16(frame + 12) != ETHERTYPE_IPV4 ||
-	    !(get16(frame + ETH_HLEN + 6) & (IP4_MF | IP4_OFFMASK)))
+	    sn_get16(frame + 12) != ETHERTYPE_IPV4 ||
+	    !(sn_get16(frame + ETH_HLEN + 6) & (IP4_MF | IP4_OFFMASK)))
 		return true;
 	return guard_frag(g, frame, len);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "netbytes.h"
 #include "offload.h"
 #include "tap.h"
 
@@ -212,22 +213,6 @@ const char *sn_offload_why(enum sn_offload_verdict v)
 #define TH_ACK	     0x10
 #define TH_URG	     0x20
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) << 16 | get16(p + 2);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 /*
  * tcp_data_hlen() - the header length of @f if it is an IPv4 TCP segment
  * that carries data and nothing else (ACK, maybe PSH; no options in the IP
@@ -238,9 +223,10 @@ static size_t tcp_data_hlen(const uint8_t *f, size_t len)
 	const uint8_t *ip = f + SN_ETH_HLEN, *th = ip + 20;
 	size_t hlen;
 
-	if (len < SN_ETH_HLEN + 40 || get16(f + 12) != ETH_P_IPV4 ||
+	if (len < SN_ETH_HLEN + 40 || sn_get16(f + 12) != ETH_P_IPV4 ||
 	    ip[0] != 0x45 || ip[9] != IP_PROTO_TCP ||
-	    (get16(ip + 6) & 0x3fff) || get16(ip + 2) != len - SN_ETH_HLEN)
+	    (sn_get16(ip + 6) & 0x3fff) ||
+	    sn_get16(ip + 2) != len - SN_ETH_HLEN)
 		return 0;
 	hlen = SN_ETH_HLEN + 20 + (size_t)(th[12] >> 4) * 4;
 	if ((th[12] >> 4) < 5 || hlen >= len ||
@@ -258,7 +244,7 @@ static bool continues(const struct sn_gso_batch *b, const uint8_t *f,
 
 	return !b->closed && hlen == b->hlen && len - hlen <= b->mss &&
 	       b->len + (len - hlen) <= SN_ETH_HLEN + 65535 &&
-	       get32(f + th + 4) == b->next_seq &&
+	       sn_get32(f + th + 4) == b->next_seq &&
 	       /* Ethernet, addresses, ports, ACK, window, options the same */
 	       !memcmp(f, first, SN_ETH_HLEN) &&
 	       !memcmp(f + ip + 12, first + ip + 12, 8) &&
@@ -293,7 +279,8 @@ bool sn_gso_add(struct sn_gso_batch *b, const uint8_t *frame, size_t len)
 		return false;
 	}
 	b->push |= (frame[SN_ETH_HLEN + 33] & TH_PSH) != 0;
-	b->next_seq = get32(frame + SN_ETH_HLEN + 24) + (uint32_t)(len - hlen);
+	b->next_seq =
+	    sn_get32(frame + SN_ETH_HLEN + 24) + (uint32_t)(len - hlen);
 	return true;
 }
 
@@ -316,8 +303,8 @@ static void gso_finish(struct sn_gso_batch *b)
 	};
 	uint16_t sum;
 
-	put16(ip + 2, (uint16_t)(b->len - SN_ETH_HLEN));
-	put16(ip + 10, 0);
+	sn_put16(ip + 2, (uint16_t)(b->len - SN_ETH_HLEN));
+	sn_put16(ip + 10, 0);
 	sum = sn_csum_fold(sn_csum_add(ip, 20, 0));
 	memcpy(ip + 10, &sum, sizeof(sum));
 	if (b->push)
@@ -325,7 +312,7 @@ static void gso_finish(struct sn_gso_batch *b)
 	memcpy(pseudo, ip + 12, 8);
 	pseudo[8] = 0;
 	pseudo[9] = IP_PROTO_TCP;
-	put16(pseudo + 10, (uint16_t)tcp_len);
+	sn_put16(pseudo + 10, (uint16_t)tcp_len);
 	sum = (uint16_t)~sn_csum_fold(sn_csum_add(pseudo, sizeof(pseudo), 0));
 	memcpy(th + 16, &sum, sizeof(sum));
 	memcpy(b->buf, &h, sizeof(h));

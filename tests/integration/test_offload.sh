@@ -13,42 +13,31 @@ SUM=$(sha256sum <"$SN_WORK/data")
 tx_frames() { nsx awk -F"[: ]+" '$2 == "tap0" { print $12 }' /proc/net/dev; }
 rx_frames() { nsx awk -F"[: ]+" '$2 == "tap0" { print $4 }' /proc/net/dev; }
 
-# upload HOW PORT LISTEN CONNECT: send the data from the container to a socat LISTEN address (on
-# PORT) on the host through CONNECT; fail unless it arrives byte-exact. Sets FRAMES to the frames
-# tap0 sent meanwhile.
-upload() {
-	local how=$1 before l
-	rm -f "$SN_WORK/up"
-	socat -u "$3" "CREATE:$SN_WORK/up" &
+# transfer up|down HOW PORT LISTEN CONNECT: the data from the container to a socat LISTEN address (on
+# PORT) on the host through CONNECT (up), or from that address to the container (down); fail unless
+# it arrives byte-exact. Sets FRAMES to the frames tap0 carried that way meanwhile.
+transfer() {
+	local dir=$1 how=$2 port=$3 listen=$4 connect=$5 before l file="$SN_WORK/got" count=tx_frames
+	rm -f "$file"
+	if [ "$dir" = up ]; then
+		socat -u "$listen" "CREATE:$file" &
+	else
+		socat -u "OPEN:$SN_WORK/data" "$listen" &
+		count=rx_frames
+	fi
 	l=$!
 	SN_PIDS+=("$l")
-	wait_for bash -c "ss -Htln 'sport = :$2' | grep -q ." || fail "$how: listener did not start"
-	before=$(tx_frames)
-	nsx timeout 60 socat -u "OPEN:$SN_WORK/data" "$4" || fail "$how: the upload failed"
+	wait_for bash -c "ss -Htln 'sport = :$port' | grep -q ." || fail "$how: listener did not start"
+	before=$($count)
+	if [ "$dir" = up ]; then
+		nsx timeout 60 socat -u "OPEN:$SN_WORK/data" "$connect" || fail "$how: the transfer failed"
+	else
+		nsx timeout 60 socat -u "$connect" "CREATE:$file" || fail "$how: the transfer failed"
+	fi
 	sn_wait_exit "$l" 30
-	FRAMES=$(($(tx_frames) - before))
-	[ "$SN_RC" = 0 ] || fail "$how: listener exit status $SN_RC"
-	[ "$(sha256sum <"$SN_WORK/up")" = "$SUM" ] ||
-		fail "$how: got $(stat -c %s "$SN_WORK/up") bytes with another sha256"
-	ok "$how: $MIB MiB byte-exact in $FRAMES frames"
-}
-
-# download HOW PORT LISTEN CONNECT: the same the other way, the host sending; sets FRAMES to the
-# frames tap0 took in meanwhile
-download() {
-	local how=$1 before l
-	rm -f "$SN_WORK/down"
-	socat -u "OPEN:$SN_WORK/data" "$3" &
-	l=$!
-	SN_PIDS+=("$l")
-	wait_for bash -c "ss -Htln 'sport = :$2' | grep -q ." || fail "$how: sender did not start"
-	before=$(rx_frames)
-	nsx timeout 60 socat -u "$4" "CREATE:$SN_WORK/down" || fail "$how: the download failed"
-	sn_wait_exit "$l" 30
-	FRAMES=$(($(rx_frames) - before))
-	[ "$SN_RC" = 0 ] || fail "$how: sender exit status $SN_RC"
-	[ "$(sha256sum <"$SN_WORK/down")" = "$SUM" ] ||
-		fail "$how: got $(stat -c %s "$SN_WORK/down") bytes with another sha256"
+	FRAMES=$(($($count) - before))
+	[ "$SN_RC" = 0 ] || fail "$how: host side exit status $SN_RC"
+	[ "$(sha256sum <"$file")" = "$SUM" ] || fail "$how: got $(stat -c %s "$file") bytes with another sha256"
 	ok "$how: $MIB MiB byte-exact in $FRAMES frames"
 }
 
@@ -72,14 +61,14 @@ sn_start -c -6 "$CPID"
 nsx ip -d link show tap0 | grep -q 'vnet_hdr on' || fail "tap0 has no virtio-net header: $(nsx ip -d link show tap0)"
 ok "tap0 carries the virtio-net header"
 
-upload "IPv4 TCP, MTU 1500, offloads" 7101 TCP-LISTEN:7101,bind=127.0.0.1,reuseaddr TCP:10.0.2.2:7101
+transfer up "IPv4 TCP, MTU 1500, offloads" 7101 TCP-LISTEN:7101,bind=127.0.0.1,reuseaddr TCP:10.0.2.2:7101
 # 16 MiB in 1460-byte segments (libslirp uses no TCP timestamps) is 11492 frames; segmentation
 # offload sends up to 64 KiB in one
 [ "$FRAMES" -lt 3000 ] || fail "the guest sent $FRAMES frames for $MIB MiB: no segmentation offload"
 ok "the guest's kernel left segmentation to slirpnetd ($FRAMES frames, not 11492 or more)"
 
 # libslirp's segments to the guest go in runs of up to 64 KiB, one frame each
-download "IPv4 TCP download, MTU 1500, offloads" 7106 TCP-LISTEN:7106,bind=127.0.0.1,reuseaddr \
+transfer down "IPv4 TCP download, MTU 1500, offloads" 7106 TCP-LISTEN:7106,bind=127.0.0.1,reuseaddr \
 	TCP:10.0.2.2:7106
 [ "$FRAMES" -lt 3000 ] || fail "the guest took $FRAMES frames for $MIB MiB: segments were not sent as runs"
 ok "slirpnetd sent the guest runs of segments as one frame ($FRAMES frames, not 11492 or more)"
@@ -87,8 +76,8 @@ ok "slirpnetd sent the guest runs of segments as one frame ($FRAMES frames, not 
 wait_for bash -c "nsenter --target $CPID --net ip -6 addr show dev tap0 scope global -tentative | grep -q fd00" ||
 	fail "no IPv6 address on tap0"
 # IPv6: checksum offload only (libslirp takes no IPv6 packet over its MTU), segments one by one
-upload "IPv6 TCP, MTU 1500, offloads" 7103 'TCP6-LISTEN:7103,bind=[::1],reuseaddr' 'TCP6:[fd00::2]:7103'
-download "IPv6 TCP download, MTU 1500, offloads" 7107 'TCP6-LISTEN:7107,bind=[::1],reuseaddr' \
+transfer up "IPv6 TCP, MTU 1500, offloads" 7103 'TCP6-LISTEN:7103,bind=[::1],reuseaddr' 'TCP6:[fd00::2]:7103'
+transfer down "IPv6 TCP download, MTU 1500, offloads" 7107 'TCP6-LISTEN:7107,bind=[::1],reuseaddr' \
 	'TCP6:[fd00::2]:7107'
 
 # UDP: the checksum the guest left partial is completed (libslirp drops a wrong one); 8000 bytes
@@ -105,7 +94,7 @@ sn_container
 sn_start -c --mtu 65520 "$CPID"
 nsx ip -d link show tap0 | grep -q 'vnet_hdr off' || fail "MTU 65520: tap0 has the virtio-net header"
 ok "MTU 65520: tap0 carries no virtio-net header"
-upload "IPv4 TCP, MTU 65520, no offloads" 7105 TCP-LISTEN:7105,bind=127.0.0.1,reuseaddr TCP:10.0.2.2:7105
+transfer up "IPv4 TCP, MTU 65520, no offloads" 7105 TCP-LISTEN:7105,bind=127.0.0.1,reuseaddr TCP:10.0.2.2:7105
 kill "$SN_PID"
 sn_wait_exit "$SN_PID" 10
 
@@ -114,9 +103,9 @@ sn_container
 sn_start -c --disable-offload "$CPID"
 nsx ip -d link show tap0 | grep -q 'vnet_hdr off' || fail "--disable-offload: tap0 has the virtio-net header"
 ok "--disable-offload: tap0 carries no virtio-net header"
-upload "IPv4 TCP, MTU 1500, --disable-offload" 7104 TCP-LISTEN:7104,bind=127.0.0.1,reuseaddr TCP:10.0.2.2:7104
+transfer up "IPv4 TCP, MTU 1500, --disable-offload" 7104 TCP-LISTEN:7104,bind=127.0.0.1,reuseaddr TCP:10.0.2.2:7104
 [ "$FRAMES" -ge 11492 ] || fail "--disable-offload: $FRAMES frames for $MIB MiB, fewer than MTU-sized segments"
-download "IPv4 TCP download, MTU 1500, --disable-offload" 7108 TCP-LISTEN:7108,bind=127.0.0.1,reuseaddr \
+transfer down "IPv4 TCP download, MTU 1500, --disable-offload" 7108 TCP-LISTEN:7108,bind=127.0.0.1,reuseaddr \
 	TCP:10.0.2.2:7108
 [ "$FRAMES" -ge 11492 ] || fail "--disable-offload: the guest took $FRAMES frames for $MIB MiB"
 udp_echo "UDP, --disable-offload" 1000 UDP:10.0.2.2:7102
