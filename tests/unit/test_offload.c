@@ -231,69 +231,62 @@ static enum sn_offload_verdict verdict_with(struct virtio_net_hdr h,
 	return v;
 }
 
+/* The frame verdict_with() builds: 10 bytes of payload, the segment ending
+ * at SEG_END. */
+#define SEG_END (ETH + IP4_HLEN + TCP_HLEN + 10)
+#define NC	VIRTIO_NET_HDR_F_NEEDS_CSUM
+
+/* Headers and what sn_offload_rx() must make of them. */
+static const struct {
+	const char *what;
+	struct virtio_net_hdr h;
+	enum sn_offload_verdict v;
+} headers[] = {
+	{ "sum starting in the Ethernet header",
+	  { .flags = NC, .csum_start = 4 },
+	  SN_OFFLOAD_BAD_CSUM },
+	{ "sum starting past the end",
+	  { .flags = NC, .csum_start = 65535, .csum_offset = 65534 },
+	  SN_OFFLOAD_BAD_CSUM },
+	{ "field's last byte past the end",
+	  { .flags = NC,
+	    .csum_start = ETH + 1,
+	    .csum_offset = SEG_END - ETH - 2 },
+	  SN_OFFLOAD_BAD_CSUM },
+	{ "field in the last two bytes",
+	  { .flags = NC, .csum_start = ETH, .csum_offset = SEG_END - ETH - 2 },
+	  SN_OFFLOAD_OK },
+	{ "field at an odd offset",
+	  { .flags = NC, .csum_start = ETH + IP4_HLEN, .csum_offset = 15 },
+	  SN_OFFLOAD_BAD_CSUM },
+	{ "IPv6 TCP segmentation (not offered)",
+	  { .gso_type = VIRTIO_NET_HDR_GSO_TCPV6 },
+	  SN_OFFLOAD_BAD_GSO },
+	{ "UDP segmentation",
+	  { .gso_type = VIRTIO_NET_HDR_GSO_UDP },
+	  SN_OFFLOAD_BAD_GSO },
+	{ "ECN without segmentation",
+	  { .gso_type = VIRTIO_NET_HDR_GSO_ECN },
+	  SN_OFFLOAD_BAD_GSO },
+	{ "unknown segmentation type",
+	  { .gso_type = 0x42 },
+	  SN_OFFLOAD_BAD_GSO },
+};
+
 START_TEST(malformed_dropped)
 {
-	const uint8_t nc = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	struct tcp_frame f = tcp_frame_new(10, VIRTIO_NET_HDR_GSO_NONE);
-	size_t seg_end = ETH + IP4_HLEN + TCP_HLEN + 10;
+	size_t i;
 
 	/* too short for the header and an Ethernet header */
 	ck_assert_int_eq(sn_offload_rx(f.b, 0), SN_OFFLOAD_SHORT);
 	ck_assert_int_eq(sn_offload_rx(f.b, SN_VNET_HLEN + ETH - 1),
 			 SN_OFFLOAD_SHORT);
 	g_free(f.b);
-	/* the sum starting inside the Ethernet header, or past the end */
-	ck_assert_int_eq(
-	    verdict_with(
-		(struct virtio_net_hdr){ .flags = nc, .csum_start = 4 }, 10),
-	    SN_OFFLOAD_BAD_CSUM);
-	ck_assert_int_eq(
-	    verdict_with((struct virtio_net_hdr){ .flags = nc,
-						  .csum_start = 65535,
-						  .csum_offset = 65535 },
-			 10),
-	    SN_OFFLOAD_BAD_CSUM);
-	/* the field's last byte past the end; then the last two bytes */
-	ck_assert_int_eq(verdict_with(
-			     (struct virtio_net_hdr){
-				 .flags = nc,
-				 .csum_start = ETH,
-				 .csum_offset = (uint16_t)(seg_end - ETH - 1) },
-			     10),
-			 SN_OFFLOAD_BAD_CSUM);
-	ck_assert_int_eq(verdict_with(
-			     (struct virtio_net_hdr){
-				 .flags = nc,
-				 .csum_start = ETH,
-				 .csum_offset = (uint16_t)(seg_end - ETH - 2) },
-			     10),
-			 SN_OFFLOAD_OK);
-	/* the field at an odd offset from the start */
-	ck_assert_int_eq(
-	    verdict_with((struct virtio_net_hdr){ .flags = nc,
-						  .csum_start = ETH + IP4_HLEN,
-						  .csum_offset = 15 },
-			 10),
-	    SN_OFFLOAD_BAD_CSUM);
-	/* segmentation not offered: IPv6 TCP, UDP, ECN alone, unknown */
-	ck_assert_int_eq(
-	    verdict_with(
-		(struct virtio_net_hdr){ .gso_type = VIRTIO_NET_HDR_GSO_TCPV6 },
-		10),
-	    SN_OFFLOAD_BAD_GSO);
-	ck_assert_int_eq(
-	    verdict_with(
-		(struct virtio_net_hdr){ .gso_type = VIRTIO_NET_HDR_GSO_UDP },
-		10),
-	    SN_OFFLOAD_BAD_GSO);
-	ck_assert_int_eq(
-	    verdict_with(
-		(struct virtio_net_hdr){ .gso_type = VIRTIO_NET_HDR_GSO_ECN },
-		10),
-	    SN_OFFLOAD_BAD_GSO);
-	ck_assert_int_eq(
-	    verdict_with((struct virtio_net_hdr){ .gso_type = 0x42 }, 10),
-	    SN_OFFLOAD_BAD_GSO);
+	for (i = 0; i < G_N_ELEMENTS(headers); i++)
+		ck_assert_msg(verdict_with(headers[i].h, 10) == headers[i].v,
+			      "%s: verdict %d, not %d", headers[i].what,
+			      verdict_with(headers[i].h, 10), headers[i].v);
 }
 END_TEST
 
