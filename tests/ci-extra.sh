@@ -168,7 +168,7 @@ fi
 #   errors, unprivileged  they find the daemon by its executable's name
 #   rootlesskit, podman, systemd, man: the real clients and the units, not
 #                         the daemon's own code paths
-vgtests="api ctl traffic dhcp dns configure state forward guard ipv6 scale"
+vgtests="api ctl traffic dhcp dns configure state forward guard ipv6 scale offload"
 vglogs="$work/valgrind-logs" # one directory per test in it
 mkdir -m 1777 "$vglogs"
 vgerrors='^==[0-9]+== (Invalid |Conditional jump|Use of uninitialised|Syscall param|Mismatched |Source and destination overlap|Argument |.* definitely lost in loss record)'
