@@ -63,14 +63,16 @@ ok "tap0 carries the virtio-net header"
 
 transfer up "IPv4 TCP, MTU 1500, offloads" 7101 TCP-LISTEN:7101,bind=127.0.0.1,reuseaddr TCP:10.0.2.2:7101
 # 16 MiB in 1460-byte segments (libslirp uses no TCP timestamps) is 11492 frames; segmentation
-# offload sends up to 64 KiB in one
-[ "$FRAMES" -lt 3000 ] || fail "the guest sent $FRAMES frames for $MIB MiB: no segmentation offload"
+# offload sends up to 64 KiB in one (400-650 frames seen, under memcheck too). Below 6000 frames,
+# the frames average two segments or more; the bound leaves room for a loaded machine, where the
+# guest's kernel, sending slowly, sizes its segments smaller (TSO autosizing).
+[ "$FRAMES" -lt 6000 ] || fail "the guest sent $FRAMES frames for $MIB MiB: no segmentation offload"
 ok "the guest's kernel left segmentation to slirpnetd ($FRAMES frames, not 11492 or more)"
 
 # libslirp's segments to the guest go in runs of up to 64 KiB, one frame each
 transfer down "IPv4 TCP download, MTU 1500, offloads" 7106 TCP-LISTEN:7106,bind=127.0.0.1,reuseaddr \
 	TCP:10.0.2.2:7106
-[ "$FRAMES" -lt 3000 ] || fail "the guest took $FRAMES frames for $MIB MiB: segments were not sent as runs"
+[ "$FRAMES" -lt 6000 ] || fail "the guest took $FRAMES frames for $MIB MiB: segments were not sent as runs"
 ok "slirpnetd sent the guest runs of segments as one frame ($FRAMES frames, not 11492 or more)"
 
 wait_for bash -c "nsenter --target $CPID --net ip -6 addr show dev tap0 scope global -tentative | grep -q fd00" ||
