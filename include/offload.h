@@ -39,21 +39,24 @@ struct sn_gso_batch {
 	size_t hlen; /* Ethernet, IPv4 and TCP headers of the first */
 	size_t mss;  /* payload of the first segment */
 	uint32_t next_seq; /* the sequence number that continues the run */
-	unsigned int segs;
-	bool push;   /* a segment had PSH */
-	bool closed; /* a shorter segment ended the run */
+	bool push;	   /* a segment had PSH */
+	bool closed;	   /* a shorter segment ended the run */
 	uint8_t buf[SN_VNET_HLEN + 14 + 65535];
 };
 
-/*
- * sn_gso_add() - take @frame (@len bytes, from libslirp) into @b: start the
- * run if @b is empty, or continue it
- *
- * Return: true if taken; false if @frame cannot join (not a plain IPv4 TCP
- * data segment, or not the next of this run): send the run, then try again
- * on an empty batch, then send @frame by itself
- */
-bool sn_gso_add(struct sn_gso_batch *b, const uint8_t *frame, size_t len);
+/* What sn_gso_add() did with a frame. */
+enum sn_gso_verdict {
+	SN_GSO_TAKEN,	 /* it started or continued the run */
+	SN_GSO_NEW_RUN,	 /* a data segment of another run: send the run held,
+			  * then add it again to start its own */
+	SN_GSO_NOT_DATA, /* not a plain IPv4 TCP data segment: send the run
+			  * held, then the frame by itself */
+};
+
+/* sn_gso_add() - take @frame (@len bytes, from libslirp) into @b: start the
+ * run if @b is empty, or continue it */
+enum sn_gso_verdict sn_gso_add(struct sn_gso_batch *b, const uint8_t *frame,
+			       size_t len);
 
 /*
  * sn_gso_frame() - end the run in @b and give the frame to write to the tap

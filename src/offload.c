@@ -255,33 +255,32 @@ static bool continues(const struct sn_gso_batch *b, const uint8_t *f,
 }
 
 /* sn_gso_add() - start or continue the run */
-bool sn_gso_add(struct sn_gso_batch *b, const uint8_t *frame, size_t len)
+enum sn_gso_verdict sn_gso_add(struct sn_gso_batch *b, const uint8_t *frame,
+			       size_t len)
 {
 	size_t hlen = tcp_data_hlen(frame, len);
 	uint8_t *f = b->buf + SN_VNET_HLEN;
 
 	if (!hlen)
-		return false;
+		return SN_GSO_NOT_DATA;
 	if (!b->len) {
 		memcpy(f, frame, len);
 		b->len = len;
 		b->hlen = hlen;
 		b->mss = len - hlen;
-		b->segs = 1;
 		b->push = false;
 		b->closed = false;
 	} else if (continues(b, frame, hlen, len)) {
 		memcpy(f + b->len, frame + hlen, len - hlen);
 		b->len += len - hlen;
-		b->segs++;
 		b->closed = len - hlen < b->mss;
 	} else {
-		return false;
+		return SN_GSO_NEW_RUN;
 	}
 	b->push |= (frame[SN_ETH_HLEN + 33] & TH_PSH) != 0;
 	b->next_seq =
 	    sn_get32(frame + SN_ETH_HLEN + 24) + (uint32_t)(len - hlen);
-	return true;
+	return SN_GSO_TAKEN;
 }
 
 /* gso_finish() - headers for the run as one segment: IPv4 length and
@@ -326,7 +325,7 @@ const uint8_t *sn_gso_frame(struct sn_gso_batch *b, size_t *len)
 	*len = 0;
 	if (!b->len)
 		return NULL;
-	if (b->segs > 1)
+	if (b->len > b->hlen + b->mss) /* more than one segment */
 		gso_finish(b);
 	else
 		memcpy(b->buf, &one, sizeof(one));

@@ -150,14 +150,17 @@ static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
 	static const struct virtio_net_hdr hdr = SN_VNET_HDR_TX;
 	struct sn_stack *s = opaque;
 
-	if (s->vnet_hlen) {
-		if (sn_gso_add(&s->gso, buf, len))
-			return (ssize_t)len;
-		gso_flush(s);
-		if (sn_gso_add(&s->gso, buf, len))
-			return (ssize_t)len;
-	}
-	tap_write(s, &hdr, s->vnet_hlen, buf, len);
+	enum sn_gso_verdict v = SN_GSO_NOT_DATA;
+
+	if (s->vnet_hlen)
+		v = sn_gso_add(&s->gso, buf, len);
+	if (v == SN_GSO_TAKEN)
+		return (ssize_t)len;
+	gso_flush(s);
+	if (v == SN_GSO_NEW_RUN)
+		sn_gso_add(&s->gso, buf, len); /* an empty batch takes it */
+	else
+		tap_write(s, &hdr, s->vnet_hlen, buf, len);
 	return (ssize_t)len;
 }
 

@@ -95,15 +95,17 @@ static void check_run(const uint8_t *out, size_t len)
 /* send_frame() - what stack.c does with a frame libslirp sends */
 static void send_frame(struct sn_gso_batch *b, const uint8_t *f, size_t len)
 {
+	enum sn_gso_verdict v = sn_gso_add(b, f, len);
 	const uint8_t *out;
 	size_t n;
 
-	if (sn_gso_add(b, f, len))
+	if (v == SN_GSO_TAKEN)
 		return;
 	out = sn_gso_frame(b, &n);
 	if (out)
 		check_run(out, n);
-	sn_gso_add(b, f, len);
+	if (v == SN_GSO_NEW_RUN && sn_gso_add(b, f, len) != SN_GSO_TAKEN)
+		abort(); /* an empty batch takes any data segment */
 }
 
 /* one_frame() - what stack.c does with a frame read from the tap fd */
