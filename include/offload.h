@@ -102,14 +102,4 @@ enum sn_offload_verdict sn_offload_rx(uint8_t *buf, size_t len);
 /* sn_offload_why() - a verdict in words, for the log */
 const char *sn_offload_why(enum sn_offload_verdict v);
 
-/*
- * sn_csum_add() - the Internet checksum's one's complement sum (RFC 1071)
- * of @len bytes at @p, added to @sum; fold it with sn_csum_fold()
- */
-uint64_t sn_csum_add(const void *p, size_t len, uint64_t sum);
-
-/* sn_csum_fold() - @sum folded to 16 bits and complemented, in the byte
- * order it is stored in */
-uint16_t sn_csum_fold(uint64_t sum);
-
 #endif

@@ -7,6 +7,7 @@
 #include <slirp/libslirp.h>
 #include <string.h>
 
+#include "csum.h"
 #include "guard.h"
 #include "log.h"
 #include "netbytes.h"
@@ -189,20 +190,6 @@ static void log_totals(struct sn_guard *g)
 		g->stats.cleaned, g->stats.dropped);
 }
 
-/* ip4_csum() - the checksum of the IPv4 header at @ip, @hl bytes, whose
- * checksum field is zero */
-static uint16_t ip4_csum(const uint8_t *ip, size_t hl)
-{
-	uint32_t sum = 0;
-	size_t i;
-
-	for (i = 0; i < hl; i += 2)
-		sum += sn_get16(ip + i);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 /* frag_find() - the kept first fragment of the datagram of the IPv4
  * header at @ip (ID, protocol, source, destination), or NULL */
 static struct sn_guard_frag *frag_find(struct sn_guard *g, const uint8_t *ip)
@@ -257,6 +244,7 @@ static bool frag_first(struct sn_guard *g, const uint8_t *ip, size_t hl,
 		       size_t tot)
 {
 	struct sn_guard_frag *k = frag_find(g, ip);
+	uint16_t sum;
 
 	if (k)
 		k->hlen = 0;
@@ -271,7 +259,8 @@ static bool frag_first(struct sn_guard *g, const uint8_t *ip, size_t hl,
 	memcpy(k->ip, ip, hl + SN_GUARD_PRIME_DATA);
 	sn_put16(k->ip + 2, (uint16_t)(hl + SN_GUARD_PRIME_DATA));
 	sn_put16(k->ip + 10, 0);
-	sn_put16(k->ip + 10, ip4_csum(k->ip, hl));
+	sum = sn_csum_fold(sn_csum_add(k->ip, hl, 0));
+	memcpy(k->ip + 10, &sum, sizeof(sum));
 	k->hlen = (uint8_t)hl;
 	k->seq = ++g->frag_seq;
 	return true;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csum.h"
 #include "guard.h"
 #include "offload.h"
 
