@@ -49,6 +49,7 @@ struct sn_config {
 	char *outbound_addr6; /* IPv6 address or interface name, or NULL */
 
 	gboolean disable_offload; /* --disable-offload */
+	bool tcp_slirp; /* --tcp-path=slirp: TCP through libslirp, not tcp.c */
 
 	/* Process */
 	int ready_fd; /* -1 if none */

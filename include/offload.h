@@ -10,7 +10,8 @@
 #include <stdint.h>
 
 /*
- * Offloads are used below this MTU. At larger ones the guest's own segments
+ * With TCP through libslirp (--tcp-path=slirp), offloads are used below
+ * this MTU. At larger ones the guest's own segments
  * are large already, and offloads only move copying and checksumming from
  * the guest's kernel into slirpnetd: measured per GB moved against the
  * same daemon without them, offloads cost half the CPU at MTU 9000 (a
@@ -77,9 +78,11 @@ enum sn_offload_verdict {
 
 /*
  * sn_offload_wanted() - are offloads used for @mtu, unless @disabled
- * (--disable-offload)?
+ * (--disable-offload)? With TCP through tcp.c (not @slirp_tcp) at every
+ * MTU: its frames to the guest leave the checksum to the guest's kernel,
+ * and the guest's own need none completed.
  */
-bool sn_offload_wanted(bool disabled, unsigned int mtu);
+bool sn_offload_wanted(bool disabled, bool slirp_tcp, unsigned int mtu);
 
 /*
  * sn_offload_enable() - offer the guest's kernel checksum offload and IPv4

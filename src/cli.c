@@ -127,6 +127,25 @@ static gboolean opt_udp_timeout(const char *name, const char *value,
 	return TRUE;
 }
 
+/* opt_tcp_path() - --tcp-path=kernel|slirp */
+static gboolean opt_tcp_path(const char *name, const char *value, gpointer data,
+			     GError **err)
+{
+	struct sn_config *cfg = data;
+
+	if (!strcmp(value, "kernel"))
+		cfg->tcp_slirp = false;
+	else if (!strcmp(value, "slirp"))
+		cfg->tcp_slirp = true;
+	else
+		return cli_error(err,
+				 "%s=%s: expected \"kernel\" (the guest's TCP "
+				 "through host sockets, the default) or "
+				 "\"slirp\" (through libslirp's TCP)",
+				 name, value);
+	return TRUE;
+}
+
 /* opt_cidr() - --cidr: the guest network */
 static gboolean opt_cidr(const char *name, const char *value, gpointer data,
 			 GError **err)
@@ -250,6 +269,12 @@ static GOptionEntry *cli_entries(struct sn_config *cfg)
 		  "give the tap device no checksum or TCP segmentation "
 		  "offload (used below MTU 12288 otherwise)",
 		  NULL },
+		{ "tcp-path", 0, 0, G_OPTION_ARG_CALLBACK, opt_tcp_path,
+		  "how the guest's own TCP connections reach the host: "
+		  "\"kernel\" (ended in slirpnetd, carried on by host "
+		  "sockets; the default) or \"slirp\" (libslirp's TCP, as "
+		  "slirp4netns)",
+		  "PATH" },
 		{ "macaddress", 0, 0, G_OPTION_ARG_CALLBACK, opt_mac,
 		  "specify the MAC address of the TAP (only valid with -c)",
 		  "MAC" },

@@ -96,9 +96,10 @@ static int make_tap(const struct sn_config *cfg, GError **err)
 
 	if (!sn_netns_join(cfg, err))
 		return -1;
-	fd =
-	    sn_tap_open(cfg->tapname,
-			sn_offload_wanted(cfg->disable_offload, cfg->mtu), err);
+	fd = sn_tap_open(
+	    cfg->tapname,
+	    sn_offload_wanted(cfg->disable_offload, cfg->tcp_slirp, cfg->mtu),
+	    err);
 	if (fd < 0)
 		return -1;
 	if (cfg->configure && !sn_netlink_configure(&conf, err)) {

@@ -51,10 +51,11 @@
 
 #define TAP_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN)
 
-/* sn_offload_wanted() - small MTUs only (see SN_OFFLOAD_MTU_BELOW) */
-bool sn_offload_wanted(bool disabled, unsigned int mtu)
+/* sn_offload_wanted() - always for tcp.c's frames; with libslirp's TCP,
+ * small MTUs only (see SN_OFFLOAD_MTU_BELOW) */
+bool sn_offload_wanted(bool disabled, bool slirp_tcp, unsigned int mtu)
 {
-	return !disabled && mtu < SN_OFFLOAD_MTU_BELOW;
+	return !disabled && (!slirp_tcp || mtu < SN_OFFLOAD_MTU_BELOW);
 }
 
 /* sn_offload_enable() - the header size, then the offloads offered */

@@ -11,6 +11,7 @@
 #include "offload.h"
 #include "stack.h"
 #include "tap.h"
+#include "tcp.h"
 
 /*
  * Theory of operation
@@ -89,6 +90,8 @@ struct sn_stack {
 	void *fatal_opaque;
 	bool failed;
 	struct sn_guard guard; /* what the tap input path cleaned or dropped */
+	struct sn_tcp *tcp; /* the guest's TCP (tcp.c), or NULL: libslirp's */
+	gpointer tcp_tag;
 
 	/* Host sockets: slots by fd number, the registered fds, and this
 	 * iteration's slirp index -> slot. */
@@ -141,6 +144,25 @@ static void gso_flush(struct sn_stack *s)
 	frame = sn_gso_frame(&s->gso, &len);
 	if (frame)
 		tap_write(s, NULL, 0, frame, len);
+}
+
+/* tcp_tap() - tcp.c -> guest: a frame, its virtio-net header included */
+static void tcp_tap(const struct iovec *iov, int iovcnt, void *opaque)
+{
+	struct sn_stack *s = opaque;
+	unsigned int held;
+	ssize_t n;
+
+	do
+		n = writev(s->tapfd, iov, iovcnt);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		s->tap_drops++;
+		if (errno != EAGAIN && sn_ratelimit_ok(&s->rl_drop, &held))
+			g_warning("tap: dropped a frame to the guest: %s "
+				  "(%u more dropped since the last report)",
+				  g_strerror(errno), held);
+	}
 }
 
 /* cb_send_packet() - libslirp -> guest: a TCP data segment joins the run
@@ -413,11 +435,16 @@ static bool offload_rx(struct sn_stack *s, size_t n)
 	return false;
 }
 
-/* frame_input() - one frame read from the tap fd, to libslirp */
+/* frame_input() - one frame read from the tap fd: TCP to tcp.c (whose
+ * frames need no checksum completed), the rest to libslirp */
 static void frame_input(struct sn_stack *s, size_t n)
 {
 	uint8_t *frame = s->frame + s->vnet_hlen;
 
+	if (n < s->vnet_hlen)
+		return;
+	if (s->tcp && sn_tcp_input(s->tcp, frame, n - s->vnet_hlen))
+		return;
 	if (!offload_rx(s, n))
 		return;
 	n -= s->vnet_hlen;
@@ -450,18 +477,31 @@ static void tap_input(struct sn_stack *s)
 
 /* ---- the GSource ---- */
 
+/* tcp_dispatch() - tcp.c's sockets and timers, then the ACKs and data the
+ * guest's frames and those made due */
+static void tcp_dispatch(struct sn_stack *s)
+{
+	if (g_source_query_unix_fd(&s->src->source, s->tcp_tag) & G_IO_IN)
+		sn_tcp_sock_events(s->tcp);
+	sn_tcp_timers(s->tcp, g_get_monotonic_time() / 1000);
+	sn_tcp_flush(s->tcp);
+}
+
 static gboolean src_prepare(GSource *source, gint *timeout)
 {
 	struct sn_stack *s = ((struct stack_source *)source)->s;
 	uint32_t slirp_ms = UINT32_MAX;
-	gint64 timer_ms;
+	gint64 timer_ms, now_ms = g_get_monotonic_time() / 1000, tcp_ms;
 
 	gso_flush(s);
 	s->gen++;
 	g_ptr_array_set_size(s->active, 0);
 	slirp_pollfds_fill(s->slirp, &slirp_ms, cb_add_poll, s);
 	sweep_slots(s);
-	timer_ms = next_timer_ms(s, g_get_monotonic_time() / 1000);
+	timer_ms = next_timer_ms(s, now_ms);
+	tcp_ms = s->tcp ? sn_tcp_timeout_ms(s->tcp, now_ms) : -1;
+	if (tcp_ms >= 0 && (timer_ms < 0 || tcp_ms < timer_ms))
+		timer_ms = tcp_ms;
 	if (slirp_ms == UINT32_MAX && timer_ms < 0)
 		*timeout = -1;
 	else if (timer_ms < 0 ||
@@ -492,6 +532,8 @@ static gboolean src_dispatch(GSource *source, GSourceFunc cb, gpointer data)
 	else if (tap & (G_IO_ERR | G_IO_HUP | G_IO_NVAL))
 		stack_fail(s, "the tap device went away (deleted, or its "
 			      "network namespace is gone)");
+	if (s->tcp)
+		tcp_dispatch(s);
 	/* After the guest's frames: an ARP reply among them lets the frames
 	 * that waited for it leave now (libslirp's if_start() runs here),
 	 * not at the next timeout. */
@@ -579,6 +621,41 @@ static bool slirp_config(struct sn_stack *s, const struct sn_config *cfg,
 	return true;
 }
 
+/* tcp_start() - tcp.c for the guest's TCP, unless --tcp-path=slirp */
+static bool tcp_start(struct sn_stack *s, const struct sn_config *cfg,
+		      const SlirpConfig *sc, GError **err)
+{
+	const struct sn_addrs *a = &cfg->addrs;
+	struct sn_tcp_config tc = {
+		.network = a->network,
+		.netmask = a->netmask,
+		.gateway = a->gateway,
+		.dns = a->dns,
+		.ipv6 = cfg->enable_ipv6,
+		.prefix6 = a->prefix6,
+		.gateway6 = a->gateway6,
+		.dns6 = a->dns6,
+		.prefix6_len = a->prefix6_len,
+		.disable_host_loopback = cfg->disable_host_loopback,
+		.out4 = sc->outbound_addr,
+		.out6 = sc->outbound_addr6,
+		.mtu = cfg->mtu,
+		.vnet = s->vnet_hlen != 0,
+	};
+
+#ifdef SN_TEST_KNOBS
+	tc.drop_every = (unsigned int)g_ascii_strtoull(
+	    g_getenv("SN_TEST_DROP_EVERY") ? g_getenv("SN_TEST_DROP_EVERY")
+					   : "0",
+	    NULL, 10);
+	tc.no_peek_off = g_getenv("SN_TEST_NO_PEEK_OFF") != NULL;
+#endif
+	if (cfg->tcp_slirp)
+		return true;
+	s->tcp = sn_tcp_new(&tc, tcp_tap, s, err);
+	return s->tcp != NULL;
+}
+
 /* sn_stack_new() - create the slirp instance and attach it to the loop */
 struct sn_stack *sn_stack_new(const struct sn_config *cfg, int tapfd,
 			      sn_stack_fatal_fn fatal, void *opaque,
@@ -588,9 +665,10 @@ struct sn_stack *sn_stack_new(const struct sn_config *cfg, int tapfd,
 	SlirpConfig sc;
 
 	s->tapfd = tapfd;
-	s->vnet_hlen = sn_offload_wanted(cfg->disable_offload, cfg->mtu)
-			   ? SN_VNET_HLEN
-			   : 0;
+	s->vnet_hlen =
+	    sn_offload_wanted(cfg->disable_offload, cfg->tcp_slirp, cfg->mtu)
+		? SN_VNET_HLEN
+		: 0;
 	sn_guard_init(&s->guard, guard_inject, s);
 	s->fatal = fatal;
 	s->fatal_opaque = opaque;
@@ -598,6 +676,10 @@ struct sn_stack *sn_stack_new(const struct sn_config *cfg, int tapfd,
 	s->active = g_ptr_array_new();
 	s->timers = g_ptr_array_new();
 	if (!slirp_config(s, cfg, &sc, err)) {
+		sn_stack_free(s);
+		return NULL;
+	}
+	if (!tcp_start(s, cfg, &sc, err)) {
 		sn_stack_free(s);
 		return NULL;
 	}
@@ -619,6 +701,9 @@ struct sn_stack *sn_stack_new(const struct sn_config *cfg, int tapfd,
 	 * in dispatch iterates the main context, so recursion cannot occur. */
 	g_source_set_can_recurse(&s->src->source, TRUE);
 	s->tap_tag = g_source_add_unix_fd(&s->src->source, tapfd, G_IO_IN);
+	if (s->tcp)
+		s->tcp_tag = g_source_add_unix_fd(&s->src->source,
+						  sn_tcp_fd(s->tcp), G_IO_IN);
 	g_source_attach(&s->src->source, g_main_context_get_thread_default());
 	print_banner(cfg);
 	return s;
@@ -635,6 +720,7 @@ void sn_stack_free(struct sn_stack *s)
 		g_source_destroy(&s->src->source);
 		g_source_unref(&s->src->source);
 	}
+	sn_tcp_free(s->tcp);
 	if (s->slirp)
 		slirp_cleanup(s->slirp);
 	for (i = 0; i < s->n_slots; i++)

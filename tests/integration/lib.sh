@@ -135,7 +135,7 @@ sn_start() {
 	mkfifo "$fifo"
 	exec {SN_READY}<>"$fifo"
 	rm -f "$fifo"
-	"$SLIRPNETD" -r "$SN_READY" "$@" >"$SN_LOG" 2>&1 &
+	"$SLIRPNETD" -r "$SN_READY" ${SN_TCP_PATH:+--tcp-path="$SN_TCP_PATH"} "$@" >"$SN_LOG" 2>&1 &
 	SN_PID=$!
 	SN_PIDS+=("$SN_PID")
 	if ! read -r -t 20 -N 1 r <&"$SN_READY" || [ "$r" != 1 ]; then

@@ -233,12 +233,16 @@ END_TEST
 
 START_TEST(wanted_below_threshold)
 {
-	ck_assert(sn_offload_wanted(false, 1500));
-	ck_assert(sn_offload_wanted(false, 9000));
-	ck_assert(sn_offload_wanted(false, SN_OFFLOAD_MTU_BELOW - 1));
-	ck_assert(!sn_offload_wanted(false, SN_OFFLOAD_MTU_BELOW));
-	ck_assert(!sn_offload_wanted(false, 65520));
-	ck_assert(!sn_offload_wanted(true, 1500));
+	ck_assert(sn_offload_wanted(false, true, 1500));
+	ck_assert(sn_offload_wanted(false, true, 9000));
+	ck_assert(sn_offload_wanted(false, true, SN_OFFLOAD_MTU_BELOW - 1));
+	ck_assert(!sn_offload_wanted(false, true, SN_OFFLOAD_MTU_BELOW));
+	ck_assert(!sn_offload_wanted(false, true, 65520));
+	ck_assert(!sn_offload_wanted(true, true, 1500));
+	/* tcp.c's path: every MTU, unless disabled */
+	ck_assert(sn_offload_wanted(false, false, 1500));
+	ck_assert(sn_offload_wanted(false, false, 65520));
+	ck_assert(!sn_offload_wanted(true, false, 65520));
 }
 END_TEST
 

@@ -1,0 +1,1194 @@
+/* tcp.c - the TCP flow engine: each TCP connection the guest opens is ended
+ * here and carried on by a host kernel socket; libslirp never sees it. */
+#include <errno.h>
+#include <linux/sock_diag.h>
+#include <linux/virtio_net.h>
+#include <netinet/tcp.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "tcp.h"
+#include "tcpseg.h"
+
+/*
+ * Theory of operation
+ *
+ * The guest's TCP peer is a host kernel socket; slirpnetd keeps only the
+ * sequence numbers between the two, and no stream buffer of its own.
+ *
+ * - Opening. A SYN (without ACK) from the guest to an address the engine
+ *   takes (below) creates a connection and a non-blocking socket whose
+ *   connect() starts at once. The guest hears nothing until connect() is
+ *   over: then a SYN-ACK (with our MSS, from the MTU, and window scaling if
+ *   the guest offered it), or, if it failed, an RST, so the guest's
+ *   program sees ECONNREFUSED as the peer gave it. The guest's ACK of the
+ *   SYN-ACK establishes the connection.
+ *
+ * - Guest -> socket. An in-order segment's data is written to the socket
+ *   at once, with one send() whatever its size (the guest's 64 KiB TSO
+ *   frames too). Only what send() took is acknowledged, so what the socket
+ *   refused is retransmitted by the guest; a segment past a gap or an old
+ *   one is answered with an ACK (duplicate ACKs make the guest retransmit
+ *   fast). The window advertised follows the socket's free send buffer
+ *   (SO_MEMINFO), scaled if negotiated. ACKs are sent once a batch, one a
+ *   connection, at the flush. When the socket took less than the guest
+ *   sent, the ACKs that follow its next EPOLLOUT are sent four times: a
+ *   window update, then three duplicates for the guest's fast retransmit.
+ *   A FIN from the guest, in order, becomes shutdown(SHUT_WR).
+ *
+ * - Socket -> guest. Data waits in the socket until the guest acknowledges
+ *   it: it is read with MSG_PEEK past what is in flight (SO_PEEK_OFF keeps
+ *   the offset, Linux 6.9 and later; before, the bytes in flight are
+ *   peeked again into a discard buffer), cut into segments of the guest's
+ *   window, and dropped from the socket with recv(MSG_TRUNC) as the
+ *   guest's ACKs arrive. With a virtio-net header on the tap, segments go
+ *   as frames of up to 64 KiB (GSO, the checksum left to the guest's
+ *   kernel); without, as frames of the MSS with their checksums. The
+ *   socket's end of file becomes a FIN after the data.
+ *
+ * - Retransmission. Go-back-N: on a timeout (SN_TCP_RTO_MS, doubling up to
+ *   SN_TCP_RTO_MAX_MS) or on three duplicate ACKs, everything past the
+ *   guest's last ACK is sent again from the socket. SN_TCP_RETRIES_MAX
+ *   timeouts without progress reset both ends. A zero window is probed on
+ *   the same timer; a connection quiet for SN_TCP_IDLE_MS gets keep-alive
+ *   probes, and is reset when SN_TCP_PROBES_MAX go unanswered. The host
+ *   side has the kernel's own keep-alive (SO_KEEPALIVE).
+ *
+ * - Closing. When both FINs have been sent and acknowledged the connection
+ *   is freed and the socket closed (the kernel sends what it still holds).
+ *   An RST from the guest closes the socket with an RST to its peer
+ *   (SO_LINGER 0); a socket error becomes an RST to the guest.
+ *
+ * - What the engine takes: IPv4 and IPv6 TCP, not fragmented, to any
+ *   address but the DNS address and the rest of the virtual network
+ *   (libslirp's), the gateway meaning the host's loopback (with
+ *   --disable-host-loopback the gateway is left to libslirp, which refuses
+ *   it as it always has). A segment of no connection of the engine's that
+ *   is not a SYN is libslirp's: libslirp's own connections (forwards in
+ *   "slirp" mode) go on working.
+ *
+ * - State. A connection is a set of event bits (SYN-ACK sent, established,
+ *   FINs each way) and sequence numbers named by direction. Connections
+ *   are found from frames by a hash of the address pair with a random key,
+ *   and from socket events by the epoll data. Timers are a deadline per
+ *   connection on one list; the list is scanned when its earliest
+ *   deadline is due, and the idle sweep runs once a minute while there
+ *   are connections: an idle engine sets no timer at all.
+ *
+ * - Limits. SN_TCP_CONNS_MAX connections, SN_TCP_HALF_OPEN_MAX of them
+ *   connecting; past either a SYN gets an RST and a rate-limited warning.
+ *   Nothing else grows with the guest's input: the scratch buffer is one
+ *   SN_TCP_PEEK_MAX for all connections.
+ */
+
+#define TICK_SWEEP_MS	 (60 * 1000)
+#define HASH_BUCKETS	 4096 /* a power of two */
+#define EVENTS_BATCH	 128
+#define WS_TO_GUEST	 7 /* 8 MiB windows and more */
+#define MSS_DEFAULT	 536
+#define DUP_ACKS	 3
+#define DISCARD_MAX	 (4 * SN_TCP_PEEK_MAX)
+#define GSO_PAYLOAD_MAX4 (65535 - 20 - 20)
+#define GSO_PAYLOAD_MAX6 (65535 - 20)
+
+/* A connection's event bits: what has happened so far. */
+enum {
+	C_CONNECTING = 1 << 0,	/* SYN from the guest, connect() going on */
+	C_SYNACK_SENT = 1 << 1, /* connect() done, SYN-ACK sent */
+	C_ESTABLISHED = 1 << 2, /* the guest acknowledged the SYN-ACK */
+	C_GUEST_FIN = 1 << 3,	/* the guest's FIN: socket shut for writing */
+	C_SOCK_EOF = 1 << 4,	/* the socket's end of file read */
+	C_FIN_SENT = 1 << 5,	/* our FIN is in flight to the guest */
+	C_FIN_ACKED = 1 << 6,	/* the guest acknowledged it */
+};
+
+/* A connection's flags: what is to be done. */
+enum {
+	F_ACK_NOW = 1 << 0,    /* an ACK at the flush */
+	F_WAIT_SPACE = 1 << 1, /* the socket took less than the guest sent */
+	F_DUP_ACKS = 1 << 2,   /* the next ACK goes with three duplicates */
+	F_SOCK_HUP = 1 << 3,   /* the peer's end of file is in the socket */
+};
+
+/* A doubly linked list node; a list is a node of its own (empty: itself). */
+struct node {
+	struct node *prev, *next;
+};
+
+/* Who is talking to whom: the guest's end, then the remote end. */
+struct conn_key {
+	uint8_t gaddr[16], raddr[16];
+	uint16_t gport, rport;
+	uint8_t af;
+};
+
+struct conn {
+	struct conn *hnext; /* hash chain */
+	struct node timer;  /* on t->timers while a deadline is set */
+	struct node pend;   /* on t->pending while the flush has work */
+	int fd;
+	uint8_t events, flags;
+	uint8_t ws_from_guest, ws_to_guest;
+	uint8_t retries, dupacks, probes;
+	uint16_t mss; /* segment payload to the guest */
+	uint32_t seq_init_to_guest;
+	uint32_t seq_to_guest;	     /* next sequence number to the guest */
+	uint32_t seq_max_to_guest;   /* the highest sent, before a go-back */
+	uint32_t seq_fin_to_guest;   /* our FIN's, once C_SOCK_EOF */
+	uint32_t seq_ack_from_guest; /* the guest's last ACK */
+	uint32_t seq_from_guest;     /* next byte expected from the guest */
+	uint32_t wnd_from_guest;     /* its window, scaled */
+	uint32_t rto_ms;
+	gint64 deadline_ms, last_ms;
+	struct conn_key key;
+	struct sn_tcpseg_tmpl tmpl;
+};
+
+struct sn_tcp {
+	struct sn_tcp_config cfg;
+	sn_tcp_tap_fn tap;
+	void *opaque;
+	int epfd;
+	struct conn **buckets;
+	uint64_t hkey[2];
+	unsigned int n_conns, n_half_open;
+	struct node timers, pending;
+	gint64 next_timer_ms, next_sweep_ms;
+	bool no_peek_off; /* the kernel has no SO_PEEK_OFF for TCP */
+	unsigned int drop_count;
+	struct sn_tcp_stats stats;
+	struct sn_ratelimit rl_full, rl_sock;
+	uint8_t *scratch; /* SN_TCP_PEEK_MAX, on first use */
+	uint8_t *discard; /* DISCARD_MAX, on first use, without SO_PEEK_OFF */
+};
+
+#define CONN_OF(n, field)                                                      \
+	((struct conn *)(void *)((char *)(n)-offsetof(struct conn, field)))
+
+/* ---- lists ---- */
+
+static void node_init(struct node *n)
+{
+	n->prev = n->next = n;
+}
+
+static bool node_linked(const struct node *n)
+{
+	return n->next != n;
+}
+
+static void node_add(struct node *list, struct node *n)
+{
+	n->prev = list->prev;
+	n->next = list;
+	list->prev->next = n;
+	list->prev = n;
+}
+
+static void node_del(struct node *n)
+{
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
+	node_init(n);
+}
+
+/* ---- the table ---- */
+
+/* key_hash() - the bucket of @k: a keyed multiply-xorshift mix, so that
+ * the guest cannot choose addresses that share one bucket */
+static unsigned int key_hash(const struct sn_tcp *t, const struct conn_key *k)
+{
+	uint64_t h = t->hkey[0] ^ k->af ^ ((uint64_t)k->gport << 16) ^
+		     ((uint64_t)k->rport << 32);
+	uint64_t w;
+	size_t i;
+
+	for (i = 0; i < sizeof(k->gaddr) * 2; i += 8) {
+		memcpy(&w, (const uint8_t *)k + i, sizeof(w));
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+		h += t->hkey[1];
+	}
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return (unsigned int)(h >> 40) & (HASH_BUCKETS - 1);
+}
+
+static bool key_eq(const struct conn_key *a, const struct conn_key *b)
+{
+	return a->af == b->af && a->gport == b->gport && a->rport == b->rport &&
+	       !memcmp(a->gaddr, b->gaddr, 16) &&
+	       !memcmp(a->raddr, b->raddr, 16);
+}
+
+/* key_of() - the key of a segment from the guest */
+static void key_of(struct conn_key *k, const struct sn_tcpseg *seg)
+{
+	memset(k, 0, sizeof(*k));
+	k->af = (uint8_t)seg->af;
+	memcpy(k->gaddr, seg->saddr, seg->af == AF_INET ? 4 : 16);
+	memcpy(k->raddr, seg->daddr, seg->af == AF_INET ? 4 : 16);
+	k->gport = seg->sport;
+	k->rport = seg->dport;
+}
+
+static struct conn *lookup(const struct sn_tcp *t, const struct conn_key *k)
+{
+	struct conn *c;
+
+	if (!t->buckets)
+		return NULL;
+	for (c = t->buckets[key_hash(t, k)]; c; c = c->hnext)
+		if (key_eq(&c->key, k))
+			return c;
+	return NULL;
+}
+
+static void hash_add(struct sn_tcp *t, struct conn *c)
+{
+	unsigned int b = key_hash(t, &c->key);
+
+	c->hnext = t->buckets[b];
+	t->buckets[b] = c;
+}
+
+static void hash_del(struct sn_tcp *t, struct conn *c)
+{
+	struct conn **p = &t->buckets[key_hash(t, &c->key)];
+
+	while (*p && *p != c)
+		p = &(*p)->hnext;
+	if (*p)
+		*p = c->hnext;
+}
+
+/* ---- timers and the flush list ---- */
+
+static gint64 now_ms(void)
+{
+	return g_get_monotonic_time() / 1000;
+}
+
+/* arm() - @c's deadline @ms from now */
+static void arm(struct sn_tcp *t, struct conn *c, uint32_t ms)
+{
+	c->deadline_ms = now_ms() + ms;
+	if (!node_linked(&c->timer))
+		node_add(&t->timers, &c->timer);
+	if (t->next_timer_ms < 0 || c->deadline_ms < t->next_timer_ms)
+		t->next_timer_ms = c->deadline_ms;
+}
+
+static void disarm(struct conn *c)
+{
+	if (node_linked(&c->timer))
+		node_del(&c->timer);
+}
+
+/* pend() - give @c to the next flush */
+static void pend(struct sn_tcp *t, struct conn *c, uint8_t flags)
+{
+	c->flags |= flags;
+	if (!node_linked(&c->pend))
+		node_add(&t->pending, &c->pend);
+}
+
+/* ---- frames to the guest ---- */
+
+/* in_flight() - bytes sent to the guest and not acknowledged, FIN included */
+static uint32_t in_flight(const struct conn *c)
+{
+	return c->seq_to_guest - c->seq_ack_from_guest;
+}
+
+/* sock_wnd() - the window to advertise: what the socket's send buffer
+ * still takes, a quarter kept back for the kernel's own overhead */
+static uint32_t sock_wnd(const struct conn *c)
+{
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mem);
+	int64_t room;
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0 ||
+	    len < sizeof(mem))
+		return 65535;
+	room = (int64_t)mem[SK_MEMINFO_SNDBUF] - mem[SK_MEMINFO_WMEM_QUEUED];
+	room -= room / 4;
+	if (room <= 0)
+		return 0;
+	return (uint32_t)MIN(room, (int64_t)65535 << c->ws_to_guest);
+}
+
+/* send_frame() - one segment of @c (@o) to the tap */
+static void send_frame(struct sn_tcp *t, const struct conn *c,
+		       const struct sn_tcpseg_out *o)
+{
+	uint8_t hdr[SN_TCPSEG_HLEN_MAX];
+	struct virtio_net_hdr vh = { 0 };
+	struct iovec iov[3];
+	size_t hlen;
+	int n = 0;
+
+	hlen = sn_tcpseg_build(hdr, &c->tmpl, o, !t->cfg.vnet);
+	if (t->cfg.vnet) {
+		vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		vh.csum_start = (uint16_t)(c->tmpl.hlen - 20);
+		vh.csum_offset = SN_TCPSEG_CSUM_OFF;
+		if (o->dlen > c->mss) {
+			vh.gso_type = c->key.af == AF_INET
+					  ? VIRTIO_NET_HDR_GSO_TCPV4
+					  : VIRTIO_NET_HDR_GSO_TCPV6;
+			vh.gso_size = c->mss;
+			vh.hdr_len = (uint16_t)hlen;
+		}
+		iov[n++] = (struct iovec){ &vh, sizeof(vh) };
+	}
+	iov[n++] = (struct iovec){ hdr, hlen };
+	if (o->dlen) {
+		if (t->cfg.drop_every && !(++t->drop_count % t->cfg.drop_every))
+			return;
+		iov[n++] = (struct iovec){ (void *)o->data, o->dlen };
+	}
+	t->tap(iov, n, t->opaque);
+}
+
+/* send_flags() - a segment without data: @flags at @seq */
+static void send_flags(struct sn_tcp *t, const struct conn *c, uint8_t flags,
+		       uint32_t seq)
+{
+	struct sn_tcpseg_out o = {
+		.seq = seq,
+		.ack = c->seq_from_guest,
+		.flags = flags,
+		.win = (uint16_t)(sock_wnd(c) >> c->ws_to_guest),
+		.ws = -1,
+	};
+
+	if (flags & SN_TH_RST)
+		o.win = 0;
+	send_frame(t, c, &o);
+}
+
+/* send_synack() - the SYN-ACK, again on a retransmission */
+static void send_synack(struct sn_tcp *t, struct conn *c)
+{
+	unsigned int ip = c->key.af == AF_INET ? 20 : 40;
+	struct sn_tcpseg_out o = {
+		.seq = c->seq_init_to_guest,
+		.ack = c->seq_from_guest,
+		.flags = SN_TH_SYN | SN_TH_ACK,
+		.win = (uint16_t)MIN(sock_wnd(c), 65535),
+		.mss = (uint16_t)MIN(t->cfg.mtu - ip - 20, 65535 - ip - 20),
+		.ws = c->ws_to_guest ? c->ws_to_guest : -1,
+	};
+
+	send_frame(t, c, &o);
+}
+
+/* reset_reply() - an RST for @seg, which has no connection (RFC 793) */
+static void reset_reply(struct sn_tcp *t, const struct sn_tcpseg *seg)
+{
+	struct conn c = { .key.af = (uint8_t)seg->af, .ws_to_guest = 0 };
+	struct sn_tcpseg_out o = { .ws = -1 };
+
+	if (seg->flags & SN_TH_RST)
+		return;
+	sn_tcpseg_tmpl_init(&c.tmpl, seg);
+	if (seg->flags & SN_TH_ACK) {
+		o.seq = seg->ack;
+		o.flags = SN_TH_RST;
+	} else {
+		o.ack = seg->seq + (uint32_t)seg->dlen +
+			!!(seg->flags & SN_TH_SYN) + !!(seg->flags & SN_TH_FIN);
+		o.flags = SN_TH_RST | SN_TH_ACK;
+	}
+	send_frame(t, &c, &o);
+}
+
+/* ---- connections ---- */
+
+/* conn_free() - close the socket (with an RST to its peer if @rst_peer),
+ * forget @c */
+static void conn_free(struct sn_tcp *t, struct conn *c, bool rst_peer)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (rst_peer)
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(c->fd);
+	disarm(c);
+	if (node_linked(&c->pend))
+		node_del(&c->pend);
+	hash_del(t, c);
+	if (c->events & C_CONNECTING)
+		t->n_half_open--;
+	t->n_conns--;
+	t->stats.open--;
+	g_free(c);
+}
+
+/* conn_reset() - RST to the guest and, if @rst_peer, to the socket's peer */
+static void conn_reset(struct sn_tcp *t, struct conn *c, bool rst_peer)
+{
+	t->stats.resets++;
+	send_flags(t, c, SN_TH_RST | SN_TH_ACK, c->seq_to_guest);
+	conn_free(t, c, rst_peer);
+}
+
+/* sock_failed() - the socket reported error @e: tell the guest */
+static void sock_failed(struct sn_tcp *t, struct conn *c, int e)
+{
+	g_debug("tcp: connection from guest port %u: socket error: %s",
+		c->key.gport, g_strerror(e));
+	conn_reset(t, c, false);
+}
+
+/* connected() - connect() is over: SYN-ACK, or RST if it failed */
+static void connected(struct sn_tcp *t, struct conn *c)
+{
+	int e = 0, zero = 0;
+	socklen_t len = sizeof(e);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
+		e = errno;
+	if (e) {
+		t->stats.refused++;
+		/* the SYN was never answered: RST with an ACK of it */
+		c->seq_to_guest = 0;
+		send_flags(t, c, SN_TH_RST | SN_TH_ACK, 0);
+		conn_free(t, c, false);
+		return;
+	}
+	if (!t->no_peek_off && setsockopt(c->fd, SOL_SOCKET, SO_PEEK_OFF, &zero,
+					  sizeof(zero)) < 0) {
+		g_debug("tcp: no SO_PEEK_OFF for TCP (%s): data in flight is "
+			"peeked again each time",
+			g_strerror(errno));
+		t->no_peek_off = true;
+	}
+	c->events = (uint8_t)((c->events & ~C_CONNECTING) | C_SYNACK_SENT);
+	t->n_half_open--;
+	send_synack(t, c);
+	c->seq_to_guest = c->seq_max_to_guest = c->seq_ack_from_guest + 1;
+	arm(t, c, c->rto_ms);
+}
+
+/* dest_addr() - where the engine connects for @seg, in @sa; false if the
+ * SYN is libslirp's to answer */
+static bool dest_addr(const struct sn_tcp *t, const struct sn_tcpseg *seg,
+		      struct sockaddr_storage *sa, socklen_t *salen)
+{
+	const struct sn_tcp_config *cf = &t->cfg;
+
+	memset(sa, 0, sizeof(*sa));
+	if (seg->af == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
+		uint32_t d;
+
+		memcpy(&d, seg->daddr, 4);
+		if (IN_MULTICAST(ntohl(d)) || d == INADDR_BROADCAST ||
+		    !(ntohl(d) >> 24) || (ntohl(d) >> 24) == 127)
+			return false;
+		if (d == cf->gateway.s_addr && !cf->disable_host_loopback)
+			d = htonl(INADDR_LOOPBACK);
+		else if ((d & cf->netmask.s_addr) == cf->network.s_addr)
+			return false; /* DNS, and the rest of the network */
+		s4->sin_family = AF_INET;
+		s4->sin_addr.s_addr = d;
+		s4->sin_port = htons(seg->dport);
+		*salen = sizeof(*s4);
+		return true;
+	}
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)sa;
+	struct in6_addr d;
+
+	memcpy(&d, seg->daddr, 16);
+	if (!cf->ipv6 || IN6_IS_ADDR_MULTICAST(&d) ||
+	    IN6_IS_ADDR_LINKLOCAL(&d) || IN6_IS_ADDR_LOOPBACK(&d) ||
+	    IN6_IS_ADDR_UNSPECIFIED(&d) || IN6_IS_ADDR_V4MAPPED(&d))
+		return false;
+	if (IN6_ARE_ADDR_EQUAL(&d, &cf->gateway6) && !cf->disable_host_loopback)
+		d = in6addr_loopback;
+	else if (!memcmp(&d, &cf->prefix6, 8)) /* a /64: DNS, the rest */
+		return false;
+	s6->sin6_family = AF_INET6;
+	s6->sin6_addr = d;
+	s6->sin6_port = htons(seg->dport);
+	*salen = sizeof(*s6);
+	return true;
+}
+
+/* open_socket() - a non-blocking socket for @sa, bound to the outbound
+ * address, connect() started; -1 with errno on failure */
+static int open_socket(const struct sn_tcp *t,
+		       const struct sockaddr_storage *sa, socklen_t salen)
+{
+	const struct sockaddr *out = sa->ss_family == AF_INET
+					 ? (const struct sockaddr *)t->cfg.out4
+					 : (const struct sockaddr *)t->cfg.out6;
+	socklen_t outlen = sa->ss_family == AF_INET
+			       ? sizeof(struct sockaddr_in)
+			       : sizeof(struct sockaddr_in6);
+	int fd, one = 1, e;
+
+	fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    IPPROTO_TCP);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	if ((out && bind(fd, out, outlen) < 0) ||
+	    (connect(fd, (const struct sockaddr *)sa, salen) < 0 &&
+	     errno != EINPROGRESS)) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* refuse() - an RST for a SYN the engine cannot take, with why, limited */
+static void refuse(struct sn_tcp *t, const struct sn_tcpseg *seg,
+		   const char *why)
+{
+	unsigned int held;
+
+	if (sn_ratelimit_ok(&t->rl_full, &held))
+		g_warning("tcp: refused a connection from the guest: %s (%u "
+			  "more since the last report)",
+			  why, held);
+	reset_reply(t, seg);
+}
+
+/* conn_open() - a SYN from the guest: a connection and its socket */
+static void conn_open(struct sn_tcp *t, const struct sn_tcpseg *seg,
+		      const struct conn_key *k,
+		      const struct sockaddr_storage *sa, socklen_t salen)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP |
+					    EPOLLET };
+	unsigned int ip = seg->af == AF_INET ? 20 : 40;
+	struct conn *c;
+	int fd;
+
+	if (t->n_conns >= SN_TCP_CONNS_MAX ||
+	    t->n_half_open >= SN_TCP_HALF_OPEN_MAX) {
+		t->stats.table_full++;
+		refuse(t, seg,
+		       t->n_conns >= SN_TCP_CONNS_MAX
+			   ? "the connection table is full (" G_STRINGIFY(
+				 SN_TCP_CONNS_MAX) " connections)"
+			   : "too many connections are being opened at once "
+			     "(" G_STRINGIFY(SN_TCP_HALF_OPEN_MAX) ")");
+		return;
+	}
+	fd = open_socket(t, sa, salen);
+	if (fd < 0) {
+		t->stats.refused++;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM)
+			refuse(t, seg,
+			       errno == EMFILE
+				   ? "out of file descriptors (raise the "
+				     "limit: ulimit -n)"
+				   : g_strerror(errno));
+		else
+			reset_reply(t, seg);
+		return;
+	}
+	if (!t->buckets)
+		t->buckets = g_new0(struct conn *, HASH_BUCKETS);
+	c = g_new0(struct conn, 1);
+	node_init(&c->timer);
+	node_init(&c->pend);
+	c->fd = fd;
+	c->key = *k;
+	sn_tcpseg_tmpl_init(&c->tmpl, seg);
+	c->events = C_CONNECTING;
+	c->seq_from_guest = seg->seq + 1;
+	c->seq_init_to_guest = g_random_int();
+	c->seq_to_guest = c->seq_ack_from_guest = c->seq_init_to_guest;
+	c->seq_max_to_guest = c->seq_init_to_guest;
+	c->mss = (uint16_t)MIN(seg->mss ? seg->mss : MSS_DEFAULT,
+			       t->cfg.mtu - ip - 20);
+	if (c->mss < 64)
+		c->mss = 64;
+	if (seg->ws >= 0) {
+		c->ws_from_guest = (uint8_t)seg->ws;
+		c->ws_to_guest = WS_TO_GUEST;
+	}
+	c->wnd_from_guest = seg->win;
+	c->rto_ms = SN_TCP_RTO_MS;
+	c->last_ms = now_ms();
+	ev.data.ptr = c;
+	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		refuse(t, seg, g_strerror(errno));
+		close(fd);
+		g_free(c);
+		return;
+	}
+	hash_add(t, c);
+	t->n_conns++;
+	t->n_half_open++;
+	t->stats.total++;
+	t->stats.open++;
+	if (t->next_sweep_ms < 0)
+		t->next_sweep_ms = c->last_ms + TICK_SWEEP_MS;
+}
+
+/* discard() - the guest acknowledged @n bytes: drop them from the socket */
+static bool discard(struct sn_tcp *t, struct conn *c, uint32_t n)
+{
+	ssize_t r;
+
+	(void)t;
+	r = recv(c->fd, NULL, n, MSG_TRUNC | MSG_DONTWAIT);
+	if (r < 0 && errno != EAGAIN) {
+		sock_failed(t, c, errno);
+		return false;
+	}
+	return true;
+}
+
+/* retransmit() - go back to the guest's last ACK */
+static void retransmit(struct sn_tcp *t, struct conn *c)
+{
+	int zero = 0;
+
+	t->stats.retransmits++;
+	c->seq_to_guest = c->seq_ack_from_guest;
+	if ((c->events & (C_FIN_SENT | C_FIN_ACKED)) == C_FIN_SENT)
+		c->events &= (uint8_t)~C_FIN_SENT;
+	if (!t->no_peek_off)
+		setsockopt(c->fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero));
+	c->dupacks = 0;
+	pend(t, c, 0);
+}
+
+/* conn_ack() - the ACK and window of @seg, for an established @c; false
+ * if @c was freed */
+static bool conn_ack(struct sn_tcp *t, struct conn *c,
+		     const struct sn_tcpseg *seg)
+{
+	uint32_t wnd = (uint32_t)seg->win << c->ws_from_guest, n;
+
+	if (sn_seq_lt(c->seq_max_to_guest, seg->ack)) {
+		pend(t, c, F_ACK_NOW); /* acknowledges what we never sent */
+		return true;
+	}
+	if (!in_flight(c))
+		c->retries = 0; /* an answer to a probe */
+	if (sn_seq_lt(c->seq_ack_from_guest, seg->ack)) {
+		n = seg->ack - c->seq_ack_from_guest;
+		if ((c->events & C_SOCK_EOF) &&
+		    seg->ack == c->seq_fin_to_guest + 1) {
+			c->events |= C_FIN_SENT | C_FIN_ACKED;
+			n--;
+		}
+		c->seq_ack_from_guest = seg->ack;
+		/* after a go-back, an ACK of what was sent before it */
+		if (sn_seq_lt(c->seq_to_guest, seg->ack))
+			c->seq_to_guest = seg->ack;
+		c->retries = 0;
+		c->dupacks = 0;
+		c->rto_ms = SN_TCP_RTO_MS;
+		if (n && !discard(t, c, n))
+			return false;
+		if (in_flight(c))
+			arm(t, c, c->rto_ms);
+		else
+			disarm(c);
+	} else if (seg->ack == c->seq_ack_from_guest && !seg->dlen &&
+		   !(seg->flags & SN_TH_FIN) && wnd == c->wnd_from_guest &&
+		   in_flight(c) && ++c->dupacks == DUP_ACKS) {
+		retransmit(t, c);
+	}
+	c->wnd_from_guest = wnd;
+	pend(t, c, 0);
+	return true;
+}
+
+/* conn_data() - @seg's data and FIN to the socket; false if @c was freed */
+static bool conn_data(struct sn_tcp *t, struct conn *c, struct sn_tcpseg *seg)
+{
+	ssize_t n = 0;
+
+	if (c->events & C_GUEST_FIN)
+		return true; /* nothing comes after a FIN */
+	if (sn_tcpseg_trim(seg, c->seq_from_guest, 1u << 30) != SN_TCPSEG_NEW) {
+		pend(t, c, F_ACK_NOW); /* a gap or a repeat: say where */
+		return true;
+	}
+	if (seg->dlen) {
+		n = send(c->fd, seg->data, seg->dlen,
+			 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno != EAGAIN) {
+			sock_failed(t, c, errno);
+			return false;
+		}
+		n = MAX(n, 0);
+		c->seq_from_guest += (uint32_t)n;
+		if ((size_t)n < seg->dlen) {
+			pend(t, c, F_ACK_NOW | F_WAIT_SPACE);
+			return true;
+		}
+	}
+	if (seg->flags & SN_TH_FIN) {
+		shutdown(c->fd, SHUT_WR);
+		c->seq_from_guest++;
+		c->events |= C_GUEST_FIN;
+	}
+	pend(t, c, F_ACK_NOW);
+	return true;
+}
+
+/* conn_handshake() - the guest's ACK of our SYN-ACK */
+static void conn_handshake(struct sn_tcp *t, struct conn *c,
+			   const struct sn_tcpseg *seg)
+{
+	if (seg->ack != c->seq_init_to_guest + 1)
+		return;
+	c->events |= C_ESTABLISHED;
+	c->seq_ack_from_guest = seg->ack;
+	c->wnd_from_guest = (uint32_t)seg->win << c->ws_from_guest;
+	c->retries = 0;
+	c->rto_ms = SN_TCP_RTO_MS;
+	disarm(c);
+	pend(t, c, 0);
+}
+
+/* rst_ok() - is @seg's RST in @c's window (RFC 5961, 3.2, loosely)? */
+static bool rst_ok(const struct conn *c, const struct sn_tcpseg *seg)
+{
+	return !(c->events & (C_SYNACK_SENT | C_ESTABLISHED)) ||
+	       (uint32_t)(seg->seq - c->seq_from_guest) <= (1u << 30);
+}
+
+/* conn_segment() - a segment for @c */
+static void conn_segment(struct sn_tcp *t, struct conn *c,
+			 struct sn_tcpseg *seg)
+{
+	c->last_ms = now_ms();
+	c->probes = 0;
+	if (seg->flags & SN_TH_RST) {
+		if (rst_ok(c, seg)) {
+			t->stats.resets++;
+			conn_free(t, c, true);
+		}
+		return;
+	}
+	if (seg->flags & SN_TH_SYN) {
+		/* the guest did not hear our SYN-ACK yet, or lost its state:
+		 * what it needs is our SYN-ACK again, or an ACK */
+		if ((c->events & (C_SYNACK_SENT | C_ESTABLISHED)) ==
+		    C_SYNACK_SENT)
+			send_synack(t, c);
+		else if (c->events & C_ESTABLISHED)
+			pend(t, c, F_ACK_NOW);
+		return;
+	}
+	if ((c->events & C_CONNECTING) || !(seg->flags & SN_TH_ACK))
+		return;
+	if (!(c->events & C_ESTABLISHED)) {
+		conn_handshake(t, c, seg);
+		if (!(c->events & C_ESTABLISHED))
+			return;
+	} else if (!conn_ack(t, c, seg)) {
+		return;
+	}
+	if (seg->dlen || (seg->flags & SN_TH_FIN))
+		conn_data(t, c, seg);
+}
+
+/* sn_tcp_input() - sort: the engine's segments, new SYNs it takes, the
+ * rest to libslirp */
+bool sn_tcp_input(struct sn_tcp *t, const uint8_t *frame, size_t len)
+{
+	struct sockaddr_storage sa;
+	struct sn_tcpseg seg;
+	socklen_t salen;
+	struct conn_key k;
+	struct conn *c;
+
+	switch (sn_tcpseg_parse(frame, len, &seg)) {
+	case SN_TCPSEG_NOT_TCP:
+		return false;
+	case SN_TCPSEG_MALFORMED:
+		return true; /* dropped: no stack would take it */
+	case SN_TCPSEG_OK:
+		break;
+	}
+	key_of(&k, &seg);
+	c = lookup(t, &k);
+	/* a new connection on the address pair of one both sides closed */
+	if (c && (seg.flags & (SN_TH_SYN | SN_TH_ACK)) == SN_TH_SYN &&
+	    (c->events & C_GUEST_FIN)) {
+		conn_free(t, c, false);
+		c = NULL;
+	}
+	if (c) {
+		conn_segment(t, c, &seg);
+		return true;
+	}
+	if ((seg.flags & (SN_TH_SYN | SN_TH_ACK | SN_TH_RST | SN_TH_FIN)) !=
+	    SN_TH_SYN)
+		return false; /* none of ours: libslirp's own, or stale */
+	if (!dest_addr(t, &seg, &sa, &salen))
+		return false;
+	conn_open(t, &seg, &k, &sa, salen);
+	return true;
+}
+
+/* ---- socket -> guest ---- */
+
+/* peek() - up to @want new bytes of @c's socket into t->scratch; the
+ * bytes read, 0 at end of file, -1 with errno */
+static ssize_t peek(struct sn_tcp *t, struct conn *c, size_t want)
+{
+	uint32_t skip = in_flight(c);
+	struct iovec iov[2];
+	struct msghdr mh = { .msg_iov = iov };
+	ssize_t n;
+
+	if (!t->scratch)
+		t->scratch = g_malloc(SN_TCP_PEEK_MAX);
+	if (!t->no_peek_off) {
+		iov[0] = (struct iovec){ t->scratch, want };
+		mh.msg_iovlen = 1;
+		return recvmsg(c->fd, &mh, MSG_PEEK | MSG_DONTWAIT);
+	}
+	if (!t->discard)
+		t->discard = g_malloc(DISCARD_MAX);
+	iov[0] = (struct iovec){ t->discard, skip };
+	iov[1] = (struct iovec){ t->scratch, want };
+	mh.msg_iovlen = 2;
+	n = recvmsg(c->fd, &mh, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 || n > (ssize_t)skip)
+		return n < 0 ? n : n - (ssize_t)skip;
+	if (c->flags & F_SOCK_HUP)
+		return 0;
+	errno = EAGAIN;
+	return -1;
+}
+
+/* send_data() - @n bytes in t->scratch to the guest, as frames */
+static void send_data(struct sn_tcp *t, struct conn *c, size_t n, uint16_t win)
+{
+	size_t max = c->mss, off = 0;
+	struct sn_tcpseg_out o = {
+		.ack = c->seq_from_guest,
+		.win = win,
+		.ws = -1,
+	};
+
+	if (t->cfg.vnet)
+		max =
+		    c->key.af == AF_INET ? GSO_PAYLOAD_MAX4 : GSO_PAYLOAD_MAX6;
+	while (off < n) {
+		o.seq = c->seq_to_guest + (uint32_t)off;
+		o.data = t->scratch + off;
+		o.dlen = MIN(max, n - off);
+		off += o.dlen;
+		o.flags = SN_TH_ACK | (off == n ? SN_TH_PSH : 0);
+		send_frame(t, c, &o);
+	}
+	c->seq_to_guest += (uint32_t)n;
+	if (sn_seq_lt(c->seq_max_to_guest, c->seq_to_guest))
+		c->seq_max_to_guest = c->seq_to_guest;
+}
+
+/* send_fin() - the socket's end of file, after its data */
+static void send_fin(struct sn_tcp *t, struct conn *c)
+{
+	c->events |= C_SOCK_EOF | C_FIN_SENT;
+	c->seq_fin_to_guest = c->seq_to_guest;
+	send_flags(t, c, SN_TH_FIN | SN_TH_ACK, c->seq_to_guest);
+	c->seq_to_guest++;
+	if (sn_seq_lt(c->seq_max_to_guest, c->seq_to_guest))
+		c->seq_max_to_guest = c->seq_to_guest;
+}
+
+/*
+ * to_guest() - what the guest's window takes of the socket's data, then
+ * its end of file
+ *
+ * Return: segments sent, or -1 if @c was freed
+ */
+static int to_guest(struct sn_tcp *t, struct conn *c)
+{
+	uint32_t wnd_to = 0;
+	size_t avail, want;
+	int sent = 0;
+	ssize_t n;
+
+	if (!(c->events & C_ESTABLISHED) || (c->events & C_FIN_SENT))
+		return 0;
+	for (;;) {
+		avail = c->wnd_from_guest > in_flight(c)
+			    ? c->wnd_from_guest - in_flight(c)
+			    : 0;
+		if (t->no_peek_off)
+			avail = MIN(avail, DISCARD_MAX - in_flight(c));
+		if (!avail) {
+			if (!in_flight(c))
+				arm(t, c, c->rto_ms); /* probe it */
+			return sent;
+		}
+		want = MIN(avail, SN_TCP_PEEK_MAX);
+		n = peek(t, c, want);
+		if (n < 0 && errno == EAGAIN)
+			return sent;
+		if (n < 0) {
+			sock_failed(t, c, errno);
+			return -1;
+		}
+		if (!sent)
+			wnd_to = sock_wnd(c) >> c->ws_to_guest;
+		if (!n) {
+			send_fin(t, c);
+			arm(t, c, c->rto_ms);
+			return sent + 1;
+		}
+		send_data(t, c, (size_t)n, (uint16_t)MIN(wnd_to, 65535));
+		sent++;
+		if (!node_linked(&c->timer))
+			arm(t, c, c->rto_ms);
+		if ((size_t)n < want)
+			return sent;
+	}
+}
+
+/* flush_one() - @c's data, then the ACK it owes if no segment carried it */
+static void flush_one(struct sn_tcp *t, struct conn *c)
+{
+	int sent = to_guest(t, c), i;
+
+	if (sent < 0)
+		return;
+	if ((c->flags & F_ACK_NOW) && !sent && (c->events & C_ESTABLISHED)) {
+		send_flags(t, c, SN_TH_ACK, c->seq_to_guest);
+		/* the guest sent what the socket could not take: three
+		 * duplicates make it send that again at once */
+		for (i = 0; (c->flags & F_DUP_ACKS) && i < DUP_ACKS; i++)
+			send_flags(t, c, SN_TH_ACK, c->seq_to_guest);
+		c->flags &= (uint8_t)~F_DUP_ACKS;
+	}
+	c->flags &= (uint8_t)~F_ACK_NOW;
+	if ((c->events & (C_GUEST_FIN | C_FIN_ACKED)) ==
+	    (C_GUEST_FIN | C_FIN_ACKED))
+		conn_free(t, c, false);
+}
+
+/* sn_tcp_flush() - every connection with work, once */
+void sn_tcp_flush(struct sn_tcp *t)
+{
+	struct node *n;
+
+	while (node_linked(&t->pending)) {
+		n = t->pending.next;
+		node_del(n);
+		flush_one(t, CONN_OF(n, pend));
+	}
+}
+
+/* conn_event() - what epoll said of @c's socket */
+static void conn_event(struct sn_tcp *t, struct conn *c, uint32_t ev)
+{
+	int e = 0;
+	socklen_t len = sizeof(e);
+
+	if (c->events & C_CONNECTING) {
+		if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+			connected(t, c);
+		return;
+	}
+	if (ev & EPOLLERR) {
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
+			e = errno;
+		if (e) {
+			sock_failed(t, c, e);
+			return;
+		}
+	}
+	if (ev & (EPOLLRDHUP | EPOLLHUP))
+		c->flags |= F_SOCK_HUP;
+	if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))
+		pend(t, c, 0);
+	if ((ev & EPOLLOUT) && (c->flags & F_WAIT_SPACE)) {
+		c->flags &= (uint8_t)~F_WAIT_SPACE;
+		pend(t, c, F_ACK_NOW | F_DUP_ACKS);
+	}
+}
+
+/* sn_tcp_sock_events() - what the epoll fd holds, now */
+void sn_tcp_sock_events(struct sn_tcp *t)
+{
+	struct epoll_event ev[EVENTS_BATCH];
+	int n, i;
+
+	do {
+		n = epoll_wait(t->epfd, ev, EVENTS_BATCH, 0);
+		for (i = 0; i < n; i++)
+			conn_event(t, ev[i].data.ptr, ev[i].events);
+	} while (n == EVENTS_BATCH);
+}
+
+/* ---- timers ---- */
+
+/* conn_timeout() - @c's deadline passed */
+static void conn_timeout(struct sn_tcp *t, struct conn *c)
+{
+	if (++c->retries > SN_TCP_RETRIES_MAX) {
+		g_debug("tcp: guest port %u: no answer after %u "
+			"retransmissions, resetting",
+			c->key.gport, SN_TCP_RETRIES_MAX);
+		conn_reset(t, c, true);
+		return;
+	}
+	c->rto_ms = MIN(c->rto_ms * 2, SN_TCP_RTO_MAX_MS);
+	if (!(c->events & C_ESTABLISHED)) {
+		send_synack(t, c);
+		arm(t, c, c->rto_ms);
+	} else if (in_flight(c)) {
+		retransmit(t, c);
+		arm(t, c, c->rto_ms);
+	} else if (!c->wnd_from_guest) {
+		send_flags(t, c, SN_TH_ACK, c->seq_to_guest - 1);
+		arm(t, c, c->rto_ms);
+	} else {
+		c->retries = 0;
+		c->rto_ms = SN_TCP_RTO_MS;
+	}
+}
+
+/* run_timers() - the connections whose deadline has passed */
+static void run_timers(struct sn_tcp *t, gint64 now)
+{
+	struct node *n, *next, due;
+	struct conn *c;
+
+	node_init(&due);
+	t->next_timer_ms = -1;
+	for (n = t->timers.next; n != &t->timers; n = next) {
+		next = n->next;
+		c = CONN_OF(n, timer);
+		if (c->deadline_ms > now) {
+			if (t->next_timer_ms < 0 ||
+			    c->deadline_ms < t->next_timer_ms)
+				t->next_timer_ms = c->deadline_ms;
+			continue;
+		}
+		node_del(n);
+		node_add(&due, n);
+	}
+	while (node_linked(&due)) {
+		n = due.next;
+		node_del(n);
+		conn_timeout(t, CONN_OF(n, timer)); /* may free or re-arm */
+	}
+}
+
+/* sweep() - keep-alive probes for quiet connections, the silent reset */
+static void sweep(struct sn_tcp *t, gint64 now)
+{
+	struct conn *c, *next;
+	unsigned int b;
+
+	t->next_sweep_ms = t->n_conns ? now + TICK_SWEEP_MS : -1;
+	for (b = 0; t->buckets && b < HASH_BUCKETS; b++) {
+		for (c = t->buckets[b]; c; c = next) {
+			next = c->hnext;
+			if (now - c->last_ms < SN_TCP_IDLE_MS)
+				continue;
+			if (c->probes >= SN_TCP_PROBES_MAX ||
+			    !(c->events & C_ESTABLISHED)) {
+				conn_reset(t, c, true);
+				continue;
+			}
+			c->probes++;
+			send_flags(t, c, SN_TH_ACK, c->seq_to_guest - 1);
+		}
+	}
+}
+
+/* sn_tcp_timeout_ms() - the next deadline or sweep */
+gint64 sn_tcp_timeout_ms(const struct sn_tcp *t, gint64 now)
+{
+	gint64 at = t->next_timer_ms;
+
+	if (!node_linked(&t->timers))
+		at = -1;
+	if (t->next_sweep_ms >= 0 && (at < 0 || t->next_sweep_ms < at))
+		at = t->next_sweep_ms;
+	return at < 0 ? -1 : MAX(at - now, 0);
+}
+
+/* sn_tcp_timers() - what is due */
+void sn_tcp_timers(struct sn_tcp *t, gint64 now)
+{
+	if (t->next_timer_ms >= 0 && now >= t->next_timer_ms)
+		run_timers(t, now);
+	if (t->next_sweep_ms >= 0 && now >= t->next_sweep_ms)
+		sweep(t, now);
+}
+
+/* ---- set-up ---- */
+
+/* sn_tcp_new() - an epoll fd and a random hash key */
+struct sn_tcp *sn_tcp_new(const struct sn_tcp_config *cfg, sn_tcp_tap_fn tap,
+			  void *opaque, GError **err)
+{
+	struct sn_tcp *t = g_new0(struct sn_tcp, 1);
+
+	t->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (t->epfd < 0) {
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
+			    "cannot create the TCP engine's epoll set: %s",
+			    g_strerror(errno));
+		g_free(t);
+		return NULL;
+	}
+	t->cfg = *cfg;
+	t->tap = tap;
+	t->opaque = opaque;
+	node_init(&t->timers);
+	node_init(&t->pending);
+	t->next_timer_ms = t->next_sweep_ms = -1;
+	t->no_peek_off = cfg->no_peek_off;
+	if (getrandom(t->hkey, sizeof(t->hkey), 0) != sizeof(t->hkey))
+		t->hkey[0] =
+		    (uint64_t)g_get_real_time() * 0x2545f4914f6cdd1dULL;
+	return t;
+}
+
+/* sn_tcp_free() - RST both ends of every connection */
+void sn_tcp_free(struct sn_tcp *t)
+{
+	unsigned int b;
+
+	if (!t)
+		return;
+	for (b = 0; t->buckets && b < HASH_BUCKETS; b++)
+		while (t->buckets[b])
+			conn_reset(t, t->buckets[b], true);
+	close(t->epfd);
+	g_free(t->buckets);
+	g_free(t->scratch);
+	g_free(t->discard);
+	g_free(t);
+}
+
+int sn_tcp_fd(const struct sn_tcp *t)
+{
+	return t->epfd;
+}
+
+const struct sn_tcp_stats *sn_tcp_stats(const struct sn_tcp *t)
+{
+	return &t->stats;
+}
