@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "forward.h"
+#include "tcp.h"
 
 /* slirp4netns's cap: a request of this many bytes or more is refused. */
 #define SN_API_MAX_REQUEST 4096
@@ -25,6 +26,8 @@ struct sn_api_ctx {
 	struct in_addr default_guest; /* guest_addr when a request has none */
 	const struct sn_config *cfg;  /* for get_info; NULL: not reported */
 	gint64 start_us;	      /* monotonic start time, for uptime */
+	/* the TCP flow engine's counters; NULL: TCP through libslirp */
+	const struct sn_tcp_stats *tcp;
 };
 
 /*

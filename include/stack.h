@@ -27,4 +27,10 @@ void sn_stack_free(struct sn_stack *s);
 
 Slirp *sn_stack_slirp(struct sn_stack *s);
 
+struct sn_tcp_stats;
+
+/* sn_stack_tcp_stats() - the TCP flow engine's counters, or NULL when the
+ * guest's TCP goes through libslirp (--tcp-path=slirp) */
+const struct sn_tcp_stats *sn_stack_tcp_stats(struct sn_stack *s);
+
 #endif

@@ -386,6 +386,23 @@ static void add_config_info(JsonBuilder *b, const struct sn_config *cfg)
 	sn_json_add_bool(b, "ipv6", cfg->enable_ipv6);
 }
 
+/* add_tcp_info() - "tcp_path", and the flow engine's counters ("tcp") */
+static void add_tcp_info(JsonBuilder *b, const struct sn_tcp_stats *t)
+{
+	sn_json_add_str(b, "tcp_path", t ? "kernel" : "slirp");
+	if (!t)
+		return;
+	json_builder_set_member_name(b, "tcp");
+	json_builder_begin_object(b);
+	sn_json_add_int(b, "connections_open", (gint64)t->open);
+	sn_json_add_int(b, "connections_total", (gint64)t->total);
+	sn_json_add_int(b, "refused", (gint64)t->refused);
+	sn_json_add_int(b, "resets", (gint64)t->resets);
+	sn_json_add_int(b, "retransmits", (gint64)t->retransmits);
+	sn_json_add_int(b, "table_full", (gint64)t->table_full);
+	json_builder_end_object(b);
+}
+
 /* handle_info() - execute get_info: version, namespace, addresses, ... */
 static char *handle_info(const struct sn_api_ctx *ctx)
 {
@@ -399,8 +416,10 @@ static char *handle_info(const struct sn_api_ctx *ctx)
 	sn_json_add_str(b, "commit", SN_COMMIT);
 	sn_json_add_str(b, "libslirp", slirp_version_string());
 	sn_json_add_int(b, "pid", getpid());
-	if (ctx->cfg)
+	if (ctx->cfg) {
 		add_config_info(b, ctx->cfg);
+		add_tcp_info(b, ctx->tcp);
+	}
 	sn_json_add_int(b, "uptime_s", ctx->start_us ? up : 0);
 	sn_json_add_int(b, "forwards",
 			ctx->fwds->fwds ? ctx->fwds->fwds->len : 0);

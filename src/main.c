@@ -260,7 +260,8 @@ static bool start_forwarding(struct sn_daemon *d, GError **err)
 	ctx = (struct sn_api_ctx){ .fwds = &d->fwds,
 				   .default_guest = cfg->addrs.guest,
 				   .cfg = cfg,
-				   .start_us = d->start_us };
+				   .start_us = d->start_us,
+				   .tcp = sn_stack_tcp_stats(d->stack) };
 	d->api = sn_api_new(cfg->api_socket, &ctx, err);
 	return d->api != NULL;
 }

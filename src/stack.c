@@ -736,6 +736,12 @@ void sn_stack_free(struct sn_stack *s)
 	g_free(s);
 }
 
+/* sn_stack_tcp_stats() - tcp.c's counters, for get_info */
+const struct sn_tcp_stats *sn_stack_tcp_stats(struct sn_stack *s)
+{
+	return s->tcp ? sn_tcp_stats(s->tcp) : NULL;
+}
+
 /* sn_stack_slirp() - the libslirp instance, for the forward table */
 Slirp *sn_stack_slirp(struct sn_stack *s)
 {
