@@ -7,13 +7,15 @@
 #      STARTS (starts per round for start_ms, default 50), MTU (default 65520),
 #      OUT (TSV path, default bench/results/latest.tsv), SVG (default OUT with .svg),
 #      KINDS (helpers to run, default "slirp4netns pasta ours"),
-#      ONLY (workloads to run, default all: start out in fwd rev p100 out_rr fwd_rr udp mem).
+#      ONLY (workloads to run, default all: start out in out6 cps fwd rev p100 out_rr fwd_rr udp mem),
+#      FWDTOOL (the tests' fwdtool, for cps; default build/tests/fwdtool).
 # It runs in a network namespace of its own (lo, and a veth pair routed to TEST-NET-2, so that pasta
 # finds a default route to copy); every helper's namespace is made inside it with unshare -Urn. All
 # traffic stays in those namespaces: the machine's own network is not touched.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+FWDTOOL=${FWDTOOL:-$ROOT/build/tests/fwdtool}
 REPEAT=${REPEAT:-3}
 T=${T:-5}
 STARTS=${STARTS:-50}
@@ -22,12 +24,14 @@ OUT=${OUT:-$ROOT/bench/results/latest.tsv}
 SVG=${SVG:-${OUT%.tsv}.svg}
 TO=$((T * 3 + 30))          # hard limit (s) on any single client run
 read -r -a HELPERS <<<"${KINDS:-slirp4netns pasta ours}"
-read -r -a WORKLOADS <<<"${ONLY:-start out in fwd rev p100 out_rr fwd_rr udp mem}"
+read -r -a WORKLOADS <<<"${ONLY:-start out in out6 cps fwd rev p100 out_rr fwd_rr udp mem}"
 
 # Metric name, unit, direction (higher/lower is better), description; the order of the table.
 METRICS=(
 	"out_gbps|Gbit/s|higher|ns->host TCP via the gateway (iperf3)"
 	"in_gbps|Gbit/s|higher|host->ns TCP via the gateway (iperf3 -R)"
+	"out6_gbps|Gbit/s|higher|ns->host TCP over IPv6 via the gateway (iperf3)"
+	"cps|conn/s|higher|ns->host TCP connections a second via the gateway, 8 clients (open, a byte each way, close)"
 	"fwd_gbps|Gbit/s|higher|host->ns TCP via a forwarded port (iperf3)"
 	"rev_gbps|Gbit/s|higher|ns->host TCP via a forwarded port (iperf3 -R)"
 	"p100_gbps|Gbit/s|higher|100 forwarded TCP connections, host->ns (iperf3 -P 100)"
@@ -39,6 +43,7 @@ METRICS=(
 	"pss_kb|KiB|lower|Pss of the helper's process tree after the load"
 	"out_cpu_ms_gb|ms/GB|lower|helper CPU per GB received, out_gbps run"
 	"in_cpu_ms_gb|ms/GB|lower|helper CPU per GB received, in_gbps run"
+	"out6_cpu_ms_gb|ms/GB|lower|helper CPU per GB received, out6_gbps run"
 	"fwd_cpu_ms_gb|ms/GB|lower|helper CPU per GB received, fwd_gbps run"
 	"rev_cpu_ms_gb|ms/GB|lower|helper CPU per GB received, rev_gbps run"
 	"p100_cpu_ms_gb|ms/GB|lower|helper CPU per GB received, p100_gbps run"
@@ -49,6 +54,7 @@ W=""         # scratch directory
 NS=""        # pid of the current namespace holder (sleep under unshare -Urn)
 HP=""        # pid of the current helper
 GW=""        # the host as seen from the namespace
+GW6=""       # the same over IPv6
 NSX=()       # command prefix that runs a command inside the namespace
 RES=""       # file collecting "metric value" lines for the current helper and round
 
@@ -71,6 +77,7 @@ log() { echo "[$(date +%T)] $*" >&2; }
 # check_tools: make sure every tool is there, naming the Debian package to install otherwise.
 check_tools() {
 	local t pkg missing=()
+	[ -x "$FWDTOOL" ] || die "no $FWDTOOL (build the tests: ninja -C build), or set FWDTOOL"
 	for t in iperf3:iperf3 sockperf:sockperf pasta:passt slirp4netns:slirp4netns gnuplot:gnuplot-nox \
 		jq:jq ncat:ncat unshare:util-linux nsenter:util-linux timeout:coreutils awk:mawk; do
 		pkg=${t#*:}; t=${t%%:*}
@@ -172,15 +179,15 @@ wait_port() {
 	return 1
 }
 
-# free_base: pick a random base port whose 5 ports are free, below the ephemeral range (so that no
+# free_base: pick a random base port whose 6 ports are free, below the ephemeral range (so that no
 # client's own port can take one).
 free_base() {
 	local b p ok lo
 	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
 	[ "$lo" -gt 10010 ] || die "ip_local_port_range starts at $lo: no room below it for the benchmark's ports"
 	for _ in $(seq 100); do
-		b=$((10000 + RANDOM % (lo - 10005))); ok=1
-		for p in $b $((b + 1)) $((b + 2)) $((b + 3)) $((b + 4)); do
+		b=$((10000 + RANDOM % (lo - 10006))); ok=1
+		for p in $b $((b + 1)) $((b + 2)) $((b + 3)) $((b + 4)) $((b + 5)); do
 			if port_open $$ tcp $p || port_open $$ udp $p; then ok=0; break; fi
 		done
 		[ $ok = 1 ] && { echo $b; return; }
@@ -221,9 +228,9 @@ spawn() {
 			-t "127.0.0.1/$P_FWD" -t "127.0.0.1/$P_FWDRR" -u "127.0.0.1/$P_FWDUDP" \
 			--netns "/proc/$NS/ns/net" --userns "/proc/$NS/ns/user" ;;
 	slirp4netns)
-		bg slirp4netns -c --mtu "$MTU" -a "$2" -r "$RFD" "$NS" tap0 ;;
+		bg slirp4netns -c -6 --mtu "$MTU" -a "$2" -r "$RFD" "$NS" tap0 ;;
 	ours)
-		bg "$BIN" "${EXTRA[@]}" -c --mtu "$MTU" -a "$2" -r "$RFD" "$NS" tap0 ;;
+		bg "$BIN" "${EXTRA[@]}" -c -6 --mtu "$MTU" -a "$2" -r "$RFD" "$NS" tap0 ;;
 	esac
 	HP=$LAST
 }
@@ -294,9 +301,10 @@ helper_up() {
 		# loopback (the default, no --no-map-gw), so GW reaches the host's 127.0.0.1 like 10.0.2.2.
 		GW=$("${NSX[@]}" ip -4 route show default | awk '{print $3; exit}')
 		[ -n "$GW" ] || die "pasta: no default route in the namespace"
+		GW6=$("${NSX[@]}" ip -6 route show default | awk '{print $3; exit}')
 		wait_port $$ tcp "$P_FWD" || die "pasta did not bind 127.0.0.1:$P_FWD"
 	else
-		GW=10.0.2.2
+		GW=10.0.2.2 GW6=fd00::2
 		fwd tcp "$P_FWD" "$P_FWD"
 		fwd tcp "$P_FWDRR" "$P_FWDRR"
 		fwd udp "$P_FWDUDP" "$P_FWDUDP"
@@ -325,15 +333,15 @@ median() {
 run_iperf() {
 	local name=$1 srv=$2 port=$3 spid c0 c1 j bytes bps
 	shift 3
-	if [ "$srv" = host ]; then
-		bg iperf3 -s -1 -B 127.0.0.1 -p "$port"; spid=$LAST
+	if [ "$srv" = host ] || [ "$srv" = host6 ]; then
+		bg iperf3 -s -1 -B "$([ "$srv" = host ] && echo 127.0.0.1 || echo ::1)" -p "$port"; spid=$LAST
 		wait_port $$ tcp "$port" || true
 	else
 		bg "${NSX[@]}" iperf3 -s -1 -p "$port"; spid=$LAST
 		wait_port "$NS" tcp "$port" || true
 	fi
 	c0=$(tree_cpu "$HP")
-	if [ "$srv" = host ]; then
+	if [ "$srv" != ns ]; then
 		capture "$W/client" timeout -k 5 "$TO" "${NSX[@]}" iperf3 -J -t "$T" "$@"
 	else
 		capture "$W/client" timeout -k 5 "$TO" iperf3 -J -t "$T" "$@"
@@ -378,6 +386,33 @@ run_sockperf() {
 	if [ -n "$v" ]; then echo "$name $v" >>"$RES"; else echo "run.sh: warning: $name failed" >&2; fi
 }
 
+# global6: true once the namespace has a global IPv6 address past duplicate address detection.
+global6() {
+	"${NSX[@]}" ip -6 addr show scope global -tentative 2>/dev/null | grep -q inet6
+}
+
+# run_out6: out over IPv6, once the namespace has its address (router advertisement, DAD).
+run_out6() {
+	local i
+	for i in $(seq 100); do global6 && break; sleep 0.1; done
+	if [ -z "$GW6" ] || ! global6; then
+		echo "run.sh: warning: out6: no IPv6 address or gateway in the namespace" >&2
+		return 0
+	fi
+	run_iperf out6 host6 "$P_OUT" -c "$GW6" -p "$P_OUT"
+}
+
+# run_cps: connections per second from 8 clients in the namespace to an echo server on the host.
+run_cps() {
+	local spid v
+	bg "$FWDTOOL" echo-server "$P_CPS"; spid=$LAST
+	wait_port $$ tcp "$P_CPS" || true
+	capture "$W/client" timeout -k 5 "$TO" "${NSX[@]}" "$FWDTOOL" cps "$GW" "$P_CPS" 8 "$T"
+	stop "$spid"
+	v=$(awk '$1 == "connections" {print $4}' "$W/client")
+	if [ -n "$v" ]; then echo "cps $v" >>"$RES"; else echo "run.sh: warning: cps failed: $(head -c 200 "$W/client.err")" >&2; fi
+}
+
 # mem_after: records rss_kb and pss_kb summed over the helper's process tree.
 mem_after() {
 	local p rss=0 pss=0 v
@@ -401,6 +436,8 @@ bench_one() {
 	log "round $2/$REPEAT $kind: throughput (gateway $GW)"
 	! want out || run_iperf out host "$P_OUT" -c "$GW" -p "$P_OUT"
 	! want in || run_iperf in host "$P_OUT" -c "$GW" -p "$P_OUT" -R
+	! want out6 || run_out6
+	! want cps || run_cps
 	! want fwd || run_iperf fwd ns "$P_FWD" -c 127.0.0.1 -p "$P_FWD"
 	! want rev || run_iperf rev ns "$P_FWD" -c 127.0.0.1 -p "$P_FWD" -R
 	! want p100 || run_iperf p100 ns "$P_FWD" -c 127.0.0.1 -p "$P_FWD" -P 100
@@ -502,6 +539,8 @@ own_netns() {
 	ip addr add 198.51.100.1/24 dev bench0
 	ip link set bench0 up
 	ip route add default via 198.51.100.254 dev bench0
+	ip -6 addr add 2001:db8::1/64 dev bench0 nodad
+	ip -6 route add default via 2001:db8::fe dev bench0
 }
 
 # main: check, run every helper REPEAT times interleaved, report.
@@ -533,7 +572,8 @@ main() {
 	local base
 	base=$(free_base)
 	P_OUT=$base P_OUTRR=$((base + 1)) P_FWD=$((base + 2)) P_FWDRR=$((base + 3)) P_FWDUDP=$((base + 4))
-	log "ports $base-$((base + 4)), REPEAT=$REPEAT T=$T STARTS=$STARTS, KINDS=${HELPERS[*]}, ONLY=${WORKLOADS[*]}"
+	P_CPS=$((base + 5))
+	log "ports $base-$((base + 5)), REPEAT=$REPEAT T=$T STARTS=$STARTS, KINDS=${HELPERS[*]}, ONLY=${WORKLOADS[*]}"
 	log "ours: $BIN ${EXTRA[*]}"
 
 	local r k

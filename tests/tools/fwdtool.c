@@ -25,6 +25,11 @@
  * fwdtool proxy-server PORT
  *	for each connection read a PROXY v2 header and answer one line:
  *	"PROXY v2 SRC:PORT DST:PORT", or "BAD ..." naming what was wrong
+ * fwdtool cps ADDR PORT CLIENTS SECONDS
+ *	CLIENTS processes at once, each opening a connection to ADDR (IPv4
+ *	or IPv6), sending a byte, reading the echo and closing, again and
+ *	again for SECONDS; prints "connections N per_second R", exits 0
+ *	only if every connection was echoed
  */
 
 static void die(const char *what)
@@ -317,6 +322,83 @@ __attribute__((noreturn)) static void proxy_server(int port)
 	}
 }
 
+/* cps_one() - one connection: a byte there and back; false on failure */
+static bool cps_one(const struct sockaddr_storage *sa, socklen_t len)
+{
+	int fd = socket(sa->ss_family, SOCK_STREAM, 0);
+	char c = 'x';
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = connect(fd, (const struct sockaddr *)sa, len) == 0 &&
+	     write(fd, &c, 1) == 1 && read(fd, &c, 1) == 1 && c == 'x';
+	close(fd);
+	return ok;
+}
+
+/* cps_client() - connections until @secs have passed; the count, or -1 */
+static long cps_client(const struct sockaddr_storage *sa, socklen_t len,
+		       double secs)
+{
+	struct timespec t0, t;
+	long n = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		if (!cps_one(sa, len))
+			return -1;
+		n++;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((double)(t.tv_sec - t0.tv_sec) +
+		     (double)(t.tv_nsec - t0.tv_nsec) / 1e9 <
+		 secs);
+	return n;
+}
+
+static int cps(const char *addr, int port, int clients, double secs)
+{
+	struct sockaddr_storage sa = { 0 };
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&sa;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&sa;
+	socklen_t len = sizeof(*s4);
+	long total = 0, n;
+	int fds[2], i, bad = 0;
+
+	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+	} else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		len = sizeof(*s6);
+	} else {
+		fprintf(stderr, "fwdtool: %s is not an address\n", addr);
+		return 2;
+	}
+	if (pipe(fds) < 0)
+		die("pipe");
+	for (i = 0; i < clients; i++) {
+		if (fork() == 0) {
+			n = cps_client(&sa, len, secs);
+			if (write(fds[1], &n, sizeof(n)) != sizeof(n))
+				_exit(1);
+			_exit(0);
+		}
+	}
+	close(fds[1]);
+	for (i = 0; i < clients && read(fds[0], &n, sizeof(n)) == sizeof(n);
+	     i++) {
+		if (n < 0)
+			bad = 1;
+		else
+			total += n;
+	}
+	printf("connections %ld per_second %.0f\n", total,
+	       (double)total / secs);
+	return bad || i < clients;
+}
+
 int main(int argc, char **argv)
 {
 	raise_nofile();
@@ -327,7 +409,11 @@ int main(int argc, char **argv)
 			     (size_t)atol(argv[5]));
 	if (argc == 3 && !strcmp(argv[1], "proxy-server"))
 		proxy_server(atoi(argv[2]));
+	if (argc == 6 && !strcmp(argv[1], "cps"))
+		return cps(argv[2], atoi(argv[3]), atoi(argv[4]),
+			   atof(argv[5]));
 	fprintf(stderr, "usage: fwdtool echo-server PORT | storm ADDR PORT N "
-			"BYTES | proxy-server PORT\n");
+			"BYTES | proxy-server PORT | cps ADDR PORT CLIENTS "
+			"SECONDS\n");
 	return 2;
 }
