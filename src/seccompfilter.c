@@ -12,8 +12,9 @@
 #include "seccompfilter.h"
 
 /*
- * What the main loop, libslirp, the forwarders' thread, glib's worker
- * thread, the control socket, the state file and sd_notify call once
+ * What the main loop, libslirp, the TCP flow engine, the forwarders'
+ * thread, glib's worker thread, the control socket, the state file and
+ * sd_notify call once
  * start-up is over (every thread already exists by then). Names a libc
  * on another architecture does not have are skipped.
  */
