@@ -45,8 +45,9 @@
  *   it: it is read with MSG_PEEK past what is in flight (SO_PEEK_OFF keeps
  *   the offset, Linux 6.9 and later; before, the bytes in flight are
  *   peeked again into a discard buffer), cut into segments of the guest's
- *   window, and dropped from the socket with recv(MSG_TRUNC) as the
- *   guest's ACKs arrive. With a virtio-net header on the tap, segments go
+ *   window, and dropped from the socket with recv(MSG_TRUNC) once the
+ *   guest has acknowledged it (at the flush: one call for a batch of
+ *   ACKs). With a virtio-net header on the tap, segments go
  *   as frames of up to 64 KiB (GSO, the checksum left to the guest's
  *   kernel); without, as frames of the MSS with their checksums. The
  *   socket's end of file becomes a FIN after the data.
@@ -140,6 +141,9 @@ struct conn {
 	uint32_t seq_to_guest;	     /* next sequence number to the guest */
 	uint32_t seq_max_to_guest;   /* the highest sent, before a go-back */
 	uint32_t seq_fin_to_guest;   /* our FIN's, once C_SOCK_EOF */
+	uint32_t seq_rel_to_guest;   /* acknowledged data up to here is gone
+				      * from the socket (released at the
+				      * flush, once for a batch of ACKs) */
 	uint32_t seq_ack_from_guest; /* the guest's last ACK */
 	uint32_t seq_from_guest;     /* next byte expected from the guest */
 	uint32_t wnd_from_guest;     /* its window, scaled */
@@ -641,55 +645,59 @@ static void conn_open(struct sn_tcp *t, const struct sn_tcpseg *seg,
 		t->next_sweep_ms = c->last_ms + TICK_SWEEP_MS;
 }
 
-/* discard() - the guest acknowledged @n bytes: drop them from the socket */
-static bool discard(struct sn_tcp *t, struct conn *c, uint32_t n)
+/* release() - drop the data the guest acknowledged from the socket (the
+ * peek offset goes back by as much); false if @c was freed */
+static bool release(struct sn_tcp *t, struct conn *c)
 {
+	uint32_t end = c->seq_ack_from_guest, n;
 	ssize_t r;
 
-	(void)t;
+	if (c->events & C_FIN_ACKED)
+		end = c->seq_fin_to_guest; /* the FIN is no data */
+	n = end - c->seq_rel_to_guest;
+	if (!(c->events & C_ESTABLISHED) || !n)
+		return true;
 	r = recv(c->fd, NULL, n, MSG_TRUNC | MSG_DONTWAIT);
 	if (r < 0 && errno != EAGAIN) {
 		sock_failed(t, c, errno);
 		return false;
 	}
+	c->seq_rel_to_guest = end;
 	return true;
 }
 
-/* retransmit() - go back to the guest's last ACK */
+/* retransmit() - go back to the guest's last ACK: the next peek starts
+ * there */
 static void retransmit(struct sn_tcp *t, struct conn *c)
 {
-	int zero = 0;
+	int off = (int)(c->seq_ack_from_guest - c->seq_rel_to_guest);
 
 	t->stats.retransmits++;
 	c->seq_to_guest = c->seq_ack_from_guest;
 	if ((c->events & (C_FIN_SENT | C_FIN_ACKED)) == C_FIN_SENT)
 		c->events &= (uint8_t)~C_FIN_SENT;
 	if (!t->no_peek_off)
-		setsockopt(c->fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero));
+		setsockopt(c->fd, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off));
 	c->dupacks = 0;
 	pend(t, c, 0);
 }
 
-/* conn_ack() - the ACK and window of @seg, for an established @c; false
- * if @c was freed */
-static bool conn_ack(struct sn_tcp *t, struct conn *c,
+/* conn_ack() - the ACK and window of @seg, for an established @c */
+static void conn_ack(struct sn_tcp *t, struct conn *c,
 		     const struct sn_tcpseg *seg)
 {
-	uint32_t wnd = (uint32_t)seg->win << c->ws_from_guest, n;
+	uint32_t wnd = (uint32_t)seg->win << c->ws_from_guest;
 
 	if (sn_seq_lt(c->seq_max_to_guest, seg->ack)) {
 		pend(t, c, F_ACK_NOW); /* acknowledges what we never sent */
-		return true;
+		return;
 	}
 	if (!in_flight(c))
 		c->retries = 0; /* an answer to a probe */
 	if (sn_seq_lt(c->seq_ack_from_guest, seg->ack)) {
-		n = seg->ack - c->seq_ack_from_guest;
 		if ((c->events & C_SOCK_EOF) &&
-		    seg->ack == c->seq_fin_to_guest + 1) {
+		    seg->ack == c->seq_fin_to_guest + 1)
 			c->events |= C_FIN_SENT | C_FIN_ACKED;
-			n--;
-		}
 		c->seq_ack_from_guest = seg->ack;
 		/* after a go-back, an ACK of what was sent before it */
 		if (sn_seq_lt(c->seq_to_guest, seg->ack))
@@ -697,8 +705,6 @@ static bool conn_ack(struct sn_tcp *t, struct conn *c,
 		c->retries = 0;
 		c->dupacks = 0;
 		c->rto_ms = SN_TCP_RTO_MS;
-		if (n && !discard(t, c, n))
-			return false;
 		if (in_flight(c))
 			arm(t, c, c->rto_ms);
 		else
@@ -710,7 +716,6 @@ static bool conn_ack(struct sn_tcp *t, struct conn *c,
 	}
 	c->wnd_from_guest = wnd;
 	pend(t, c, 0);
-	return true;
 }
 
 /* conn_data() - @seg's data and FIN to the socket; false if @c was freed */
@@ -754,7 +759,7 @@ static void conn_handshake(struct sn_tcp *t, struct conn *c,
 	if (seg->ack != c->seq_init_to_guest + 1)
 		return;
 	c->events |= C_ESTABLISHED;
-	c->seq_ack_from_guest = seg->ack;
+	c->seq_ack_from_guest = c->seq_rel_to_guest = seg->ack;
 	c->wnd_from_guest = (uint32_t)seg->win << c->ws_from_guest;
 	c->retries = 0;
 	c->rto_ms = SN_TCP_RTO_MS;
@@ -798,8 +803,8 @@ static void conn_segment(struct sn_tcp *t, struct conn *c,
 		conn_handshake(t, c, seg);
 		if (!(c->events & C_ESTABLISHED))
 			return;
-	} else if (!conn_ack(t, c, seg)) {
-		return;
+	} else {
+		conn_ack(t, c, seg);
 	}
 	if (seg->dlen || (seg->flags & SN_TH_FIN))
 		conn_data(t, c, seg);
@@ -850,7 +855,7 @@ bool sn_tcp_input(struct sn_tcp *t, const uint8_t *frame, size_t len)
  * bytes read, 0 at end of file, -1 with errno */
 static ssize_t peek(struct sn_tcp *t, struct conn *c, size_t want)
 {
-	uint32_t skip = in_flight(c);
+	uint32_t skip = c->seq_to_guest - c->seq_rel_to_guest;
 	struct iovec iov[2];
 	struct msghdr mh = { .msg_iov = iov };
 	ssize_t n;
@@ -933,7 +938,8 @@ static int to_guest(struct sn_tcp *t, struct conn *c)
 			    ? c->wnd_from_guest - in_flight(c)
 			    : 0;
 		if (t->no_peek_off)
-			avail = MIN(avail, DISCARD_MAX - in_flight(c));
+			avail = MIN(avail, DISCARD_MAX - (c->seq_to_guest -
+							  c->seq_rel_to_guest));
 		if (!avail) {
 			if (!in_flight(c))
 				arm(t, c, c->rto_ms); /* probe it */
@@ -966,8 +972,11 @@ static int to_guest(struct sn_tcp *t, struct conn *c)
 /* flush_one() - @c's data, then the ACK it owes if no segment carried it */
 static void flush_one(struct sn_tcp *t, struct conn *c)
 {
-	int sent = to_guest(t, c), i;
+	int sent, i;
 
+	if (!release(t, c))
+		return;
+	sent = to_guest(t, c);
 	if (sent < 0)
 		return;
 	if ((c->flags & F_ACK_NOW) && !sent && (c->events & C_ESTABLISHED)) {
