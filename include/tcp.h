@@ -12,7 +12,8 @@
 
 /* Connections at once; past it a new SYN gets an RST (logged, limited). */
 #define SN_TCP_CONNS_MAX 16384
-/* Of those, connect()s in progress. */
+/* Of those, not established yet: connect() in progress, or the SYN-ACK
+ * not acknowledged by the guest. */
 #define SN_TCP_HALF_OPEN_MAX 1024
 /* First retransmission timeout; it doubles up to SN_TCP_RTO_MAX_MS. */
 #define SN_TCP_RTO_MS	  200

@@ -82,9 +82,10 @@
  *   are connections: an idle engine sets no timer at all.
  *
  * - Limits. SN_TCP_CONNS_MAX connections, SN_TCP_HALF_OPEN_MAX of them
- *   connecting; past either a SYN gets an RST and a rate-limited warning.
- *   Nothing else grows with the guest's input: the scratch buffer is one
- *   SN_TCP_PEEK_MAX for all connections.
+ *   not established yet (connecting, or waiting for the guest's ACK of the
+ *   SYN-ACK: what a SYN flood makes); past either a SYN gets an RST and a
+ * rate-limited warning. Nothing else grows with the guest's input: the scratch
+ * buffer is one SN_TCP_PEEK_MAX for all connections.
  */
 
 #define TICK_SWEEP_MS	 (60 * 1000)
@@ -428,7 +429,7 @@ static void conn_free(struct sn_tcp *t, struct conn *c, bool rst_peer)
 	if (node_linked(&c->pend))
 		node_del(&c->pend);
 	hash_del(t, c);
-	if (c->events & C_CONNECTING)
+	if (!(c->events & C_ESTABLISHED))
 		t->n_half_open--;
 	t->n_conns--;
 	t->stats.open--;
@@ -475,7 +476,6 @@ static void connected(struct sn_tcp *t, struct conn *c)
 		t->no_peek_off = true;
 	}
 	c->events = (uint8_t)((c->events & ~C_CONNECTING) | C_SYNACK_SENT);
-	t->n_half_open--;
 	send_synack(t, c);
 	c->seq_to_guest = c->seq_max_to_guest = c->seq_ack_from_guest + 1;
 	arm(t, c, c->rto_ms);
@@ -759,6 +759,7 @@ static void conn_handshake(struct sn_tcp *t, struct conn *c,
 	if (seg->ack != c->seq_init_to_guest + 1)
 		return;
 	c->events |= C_ESTABLISHED;
+	t->n_half_open--;
 	c->seq_ack_from_guest = c->seq_rel_to_guest = seg->ack;
 	c->wnd_from_guest = (uint32_t)seg->win << c->ws_from_guest;
 	c->retries = 0;
