@@ -54,11 +54,13 @@ sn_stop_gently() {
 	done
 }
 
-# sn_cleanup: kill everything started (and their children), remove the work
-# directory; in the hardened pass, fail if any daemon log shows a call
-# seccomp blocked
+# sn_cleanup [RC]: kill everything started (and their children), remove the
+# work directory; in the hardened pass, fail if any daemon log shows a call
+# seccomp blocked; exit with RC, or the status the script was exiting with.
+# A test's own EXIT trap must pass its first $? on: by the time it calls
+# this, its own commands have replaced it.
 sn_cleanup() {
-	local p rc=$? blocked=
+	local p rc=${1:-$?} blocked=
 	sn_stop_gently
 	for p in "${SN_PIDS[@]}"; do
 		pkill -KILL -P "$p" 2>/dev/null || true

@@ -25,7 +25,7 @@ PM_ENV=() # podman's environment, once written
 # runs for this test (podman's pause process, conmon, slirpnetd): those
 # whose command line or environment names the work directory
 cleanup() {
-	local p
+	local rc=$? p
 	if [ "${#PM_ENV[@]}" -gt 0 ]; then
 		timeout 30 runuser -u sntest -- env "${PM_ENV[@]}" podman rm -a -f -t 0 >/dev/null 2>&1 || true
 	fi
@@ -34,7 +34,7 @@ cleanup() {
 			kill -9 "$p" 2>/dev/null || true
 		fi
 	done
-	sn_cleanup
+	sn_cleanup "$rc"
 }
 trap cleanup EXIT
 
