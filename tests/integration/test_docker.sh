@@ -9,7 +9,7 @@
 # as its helper; a container reaches a listener on the host byte-exact; on
 # a user-defined network docker's embedded DNS resolves another container
 # by name and other names through slirpnetd's 10.0.2.3, and outbound TCP
-# works; published TCP and UDP ports carry data byte-exact; docker rm frees
+# works, but not to the host's loopback; published TCP and UDP ports carry data byte-exact; docker rm frees
 # the port for a new publish; stopping dockerd leaves no helper behind.
 . "$(dirname "$0")/lib.sh"
 # No sn_sandbox: rootlesskit needs real subordinate ids (newuidmap), so it
@@ -27,6 +27,7 @@ sn_private_dns
 U=$SN_USERDIR
 README="$(dirname "$0")/../../README.md"
 HOST_ECHO_PORT=47301 # echo server on the host's SN_NET_ADDR
+LOOP_ECHO_PORT=47302 # echo server on the host's 127.0.0.1
 PUB_PORT=47310       # published port, TCP and UDP
 TCP_PORT=8080        # echo servers in the containers
 UDP_PORT=8081
@@ -255,6 +256,14 @@ run_checks() {
 	[ "$(cut -d' ' -f1 <<<"$out")" = "$want" ] ||
 		fail "$how: $client -> $SN_NET_ADDR:$HOST_ECHO_PORT: sha256 of the echo is \"$out\", not $want"
 	ok "$how: $client (network $net) -> host $SN_NET_ADDR:$HOST_ECHO_PORT: 1024 KiB echoed back byte-exact"
+	# ... but not the host's loopback through 10.0.2.2: rootlesskit passes
+	# --disable-host-loopback
+	out=$(dk exec "$client" sh -c "echo probe | nc -w 5 10.0.2.2 $LOOP_ECHO_PORT" 2>&1) &&
+		fail "$how: $client reached the host's 127.0.0.1:$LOOP_ECHO_PORT through 10.0.2.2: $out"
+	if grep -q 'accepting connection' "$SN_WORK/loop-echo.log"; then
+		fail "$how: the host's 127.0.0.1 echo server got a connection: $(cat "$SN_WORK/loop-echo.log")"
+	fi
+	ok "$how: 10.0.2.2:$LOOP_ECHO_PORT (the host's 127.0.0.1) unreachable ($out)"
 
 	# (c) published ports, TCP and UDP: echo servers in the container
 	sn_port_free "$PUB_PORT"
@@ -307,6 +316,7 @@ finish() {
 }
 
 sn_echo_server "$HOST_ECHO_PORT" "$SN_WORK/echo.log" "$SN_NET_ADDR"
+sn_echo_server "$LOOP_ECHO_PORT" "$SN_WORK/loop-echo.log"
 
 HOW="FLAGS lines, builtin port driver"
 start_dockerd "$HOW" docker builtin
