@@ -166,8 +166,8 @@ fi
 #   lifecycle, faults     valgrind 3.19 lacks pidfd_open()
 #   sandbox               memcheck cannot run under the seccomp filter
 #   errors, unprivileged  they find the daemon by its executable's name
-#   rootlesskit, podman, systemd, man: the real clients and the units, not
-#                         the daemon's own code paths
+#   rootlesskit, podman, docker, systemd, man: the real clients and the
+#                         units, not the daemon's own code paths
 vgtests="api ctl traffic dhcp dns configure state forward guard ipv6 scale offload"
 vglogs="$work/valgrind-logs" # one directory per test in it
 mkdir -m 1777 "$vglogs"

@@ -54,11 +54,13 @@ sn_stop_gently() {
 	done
 }
 
-# sn_cleanup: kill everything started (and their children), remove the work
-# directory; in the hardened pass, fail if any daemon log shows a call
-# seccomp blocked
+# sn_cleanup [RC]: kill everything started (and their children), remove the
+# work directory; in the hardened pass, fail if any daemon log shows a call
+# seccomp blocked; exit with RC, or the status the script was exiting with.
+# A test's own EXIT trap must pass its first $? on: by the time it calls
+# this, its own commands have replaced it.
 sn_cleanup() {
-	local p rc=$? blocked=
+	local p rc=${1:-$?} blocked=
 	sn_stop_gently
 	for p in "${SN_PIDS[@]}"; do
 		pkill -KILL -P "$p" 2>/dev/null || true
@@ -186,6 +188,74 @@ sn_require_client() {
 	done
 }
 
+# The private network of the real-client tests: an address of the test's
+# own (SN_NET_ADDR, on a veth pair both ends of which stay in the
+# namespace), a default route that leads only into that pair, and a rule
+# that drops and counts every packet sent that way to anything but the
+# test's own subnet: nothing can leave this machine, and anything that
+# tried shows in the counter (sn_private_net_check).
+SN_NET_ADDR=10.199.0.1
+SN_NET_PREFIX=10.199.0.0/24
+# What the stub resolver (dnsstub.pl) answers itself
+SN_DNS_NAME=probe.slirpnetd.test
+SN_DNS_ANSWER=10.9.8.7
+
+# sn_private_net "$@": re-run the calling script, as root, in a network,
+# mount and PID namespace of its own (users and files stay the real
+# host's, so rootless engines get their subordinate ids): lo up, the veth
+# pair, the dead-end default route and the counting rule; every process
+# the test starts dies with the PID namespace at the latest. Call first
+# thing, then sn_host_setup.
+sn_private_net() {
+	if [ -z "${SN_IN_PRIVNET:-}" ]; then
+		[ "$(id -u)" = 0 ] || { echo "SKIP: $TESTNAME needs root (to become sntest)"; exit 77; }
+		[ -z "${SN_IN_SANDBOX:-}" ] || fail "must run on the real host, not in the sandbox"
+		export SN_IN_PRIVNET=1 SN_REAL
+		exec unshare --net --mount --pid --mount-proc --fork bash "$0" "$@"
+	fi
+	mount --make-rprivate /
+	ip link set lo up
+	ip link add sn-host type veth peer name sn-end || fail "cannot create a veth pair"
+	# no IPv6 on the pair: no router solicitations or DAD to count
+	sysctl -qw net.ipv6.conf.sn-host.disable_ipv6=1 net.ipv6.conf.sn-end.disable_ipv6=1
+	ip addr add "$SN_NET_ADDR/24" dev sn-host
+	ip link set sn-host up
+	ip link set sn-end up
+	ip route add default via 10.199.0.254 dev sn-host
+	iptables -w -A OUTPUT -o sn-host ! -d "$SN_NET_PREFIX" -j DROP ||
+		fail "cannot add the rule counting packets that try to leave"
+}
+
+# sn_private_dns: the stub resolver (dnsstub.pl: answers SN_DNS_NAME with
+# SN_DNS_ANSWER, NXDOMAIN for the rest, never forwards) on
+# SN_NET_ADDR:53, and /etc/resolv.conf, in this mount namespace only,
+# bound to a file naming it; queries are logged to SN_DNS_LOG
+sn_private_dns() {
+	[ -n "${SN_IN_PRIVNET:-}" ] || fail "sn_private_dns needs sn_private_net"
+	SN_DNS_LOG="$SN_WORK/dns.log"
+	echo "nameserver $SN_NET_ADDR" >"$SN_WORK/resolv.conf"
+	chmod 644 "$SN_WORK/resolv.conf"
+	mount --bind "$SN_WORK/resolv.conf" /etc/resolv.conf ||
+		fail "cannot bind-mount over /etc/resolv.conf"
+	perl "$(dirname "$0")/dnsstub.pl" "$SN_NET_ADDR" 53 "$SN_DNS_NAME" "$SN_DNS_ANSWER" \
+		>"$SN_DNS_LOG" 2>&1 &
+	SN_PIDS+=($!)
+	wait_for bash -c "ss -Hlun 'src $SN_NET_ADDR:53' | grep -q ." ||
+		fail "the stub resolver is not listening on $SN_NET_ADDR:53: $(cat "$SN_DNS_LOG")"
+}
+
+# sn_private_net_check: fail if anything tried to leave the namespace (the
+# counting rule's packets), or if the stub resolver got no query for
+# SN_DNS_NAME (the engine's lookups did not come to it)
+sn_private_net_check() {
+	local n
+	n=$(iptables -w -L OUTPUT -v -n -x | awk '$3 == "DROP" && $7 == "sn-host" { print $1 }')
+	[ "$n" = 0 ] || fail "$n packets tried to leave the test's network namespace: $(iptables -w -L OUTPUT -v -n -x)"
+	n=$(grep -c "^query $SN_DNS_NAME type 1 " "$SN_DNS_LOG" || true)
+	[ "$n" -gt 0 ] || fail "the stub resolver got no query for $SN_DNS_NAME: $(cat "$SN_DNS_LOG")"
+	ok "nothing tried to leave the test's network namespace (0 packets dropped); the stub resolver answered $n queries for $SN_DNS_NAME"
+}
+
 # sn_host_setup: as root on the real host: the test user, a work directory
 # (SN_WORK, removed on exit) and SN_USERDIR inside it owned by sntest
 sn_host_setup() {
@@ -229,6 +299,27 @@ sn_user_binary() {
 	fi
 }
 
+# sn_rootfs DIR [BIN...]: the files of a container image in DIR, to tar
+# and import: busybox as /bin/busybox with its applets as symlinks, and
+# each BIN at its own path; each with the libraries it links (Debian's
+# busybox is dynamically linked), so no registry is needed
+sn_rootfs() {
+	local dir=$1 busybox bin lib applet
+	shift
+	busybox=$(command -v busybox) || fail "busybox is not installed"
+	mkdir -p "$dir/bin" "$dir/tmp"
+	cp "$busybox" "$dir/bin/busybox"
+	for bin in "$busybox" "$@"; do
+		[ "$bin" = "$busybox" ] || install -D "$bin" "$dir$bin"
+		for lib in $(ldd "$bin" 2>/dev/null | grep -o '/[^ ]*' || true); do
+			[ -e "$dir$lib" ] || { mkdir -p "$dir$(dirname "$lib")" && cp -L "$lib" "$dir$lib"; }
+		done
+	done
+	for applet in $("$busybox" --list); do
+		[ -e "$dir/bin/$applet" ] || ln -s busybox "$dir/bin/$applet"
+	done
+}
+
 # sn_port_free PORT: fail unless nothing listens on TCP PORT on the host
 sn_port_free() {
 	if ss -Htln "sport = :$1" | grep -q .; then
@@ -236,16 +327,17 @@ sn_port_free() {
 	fi
 }
 
-# sn_echo_server PORT LOG: a TCP echo server on the host's 127.0.0.1:PORT
-# (socat, one child per connection, each connection logged to LOG); waits
-# until it listens and sets ECHO_PID
+# sn_echo_server PORT LOG [ADDR]: a TCP echo server on the host's
+# ADDR:PORT (127.0.0.1 unless given; socat, one child per connection, each
+# connection logged to LOG); waits until it listens and sets ECHO_PID
 sn_echo_server() {
+	local addr=${3:-127.0.0.1}
 	sn_port_free "$1"
-	socat -d -d -t 30 "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork" EXEC:cat 2>"$2" &
+	socat -d -d -t 30 "TCP-LISTEN:$1,bind=$addr,reuseaddr,fork" EXEC:cat 2>"$2" &
 	ECHO_PID=$!
 	SN_PIDS+=("$ECHO_PID")
 	wait_for bash -c "ss -Htln 'sport = :$1' | grep -q ." ||
-		fail "echo server on 127.0.0.1:$1 did not start: $(cat "$2")"
+		fail "echo server on $addr:$1 did not start: $(cat "$2")"
 }
 
 # sn_echo_check HOW FILE CMD...: send FILE through CMD (a TCP client reading

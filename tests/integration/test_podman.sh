@@ -4,15 +4,21 @@
 # user sntest: a busybox container with --network
 # slirp4netns:port_handler=slirp4netns and -p carries data byte-exact through
 # the forwarded port; podman's default --disable-host-loopback keeps the
-# host's loopback out of reach, and allow_host_loopback=true lets it in.
+# host's loopback out of reach, and allow_host_loopback=true lets it in;
+# the container's lookups through 10.0.2.3 reach the host's resolver.
 . "$(dirname "$0")/lib.sh"
 # No sn_sandbox: rootless podman needs real subordinate ids (newuidmap), so
-# it runs on the real host as sntest, with its storage, runtime and config
-# directories all inside this test's work directory. The host side uses
-# 127.0.0.1 only; the container lives in the namespaces podman makes.
+# it runs as sntest on the real host's users and files, with its storage,
+# runtime and config directories all inside this test's work directory,
+# but in a network, mount and PID namespace of the test's own
+# (sn_private_net): nothing can leave this machine, and the host's
+# resolv.conf names the test's stub resolver. The host side uses
+# 127.0.0.1; the container lives in the namespaces podman makes.
 sn_require_client podman
+sn_private_net "$@"
 sn_host_setup
 sn_user_binary
+sn_private_dns
 U=$SN_USERDIR
 FWD_PORT=47201       # forwarded host port
 HOST_ECHO_PORT=47202 # echo server on the host's 127.0.0.1
@@ -25,7 +31,7 @@ PM_ENV=() # podman's environment, once written
 # runs for this test (podman's pause process, conmon, slirpnetd): those
 # whose command line or environment names the work directory
 cleanup() {
-	local p
+	local rc=$? p
 	if [ "${#PM_ENV[@]}" -gt 0 ]; then
 		timeout 30 runuser -u sntest -- env "${PM_ENV[@]}" podman rm -a -f -t 0 >/dev/null 2>&1 || true
 	fi
@@ -34,13 +40,13 @@ cleanup() {
 			kill -9 "$p" 2>/dev/null || true
 		fi
 	done
-	sn_cleanup
+	sn_cleanup "$rc"
 }
 trap cleanup EXIT
 
 # podman's own files, all under $U; XDG_RUNTIME_DIR stays short (podman's
 # socket paths under it must fit in 108 bytes)
-mkdir -p "$U/home" "$U/config" "$U/run" "$U/storage" "$U/rootfs/bin" "$U/rootfs/tmp"
+mkdir -p "$U/home" "$U/config" "$U/run" "$U/storage"
 cat >"$U/containers.conf" <<EOF
 [engine]
 network_cmd_path = "$SN_RUN"
@@ -74,15 +80,7 @@ EOF
 chmod 700 "$U/run"
 
 # the image: busybox (with the libraries it links, if any) and its applets
-BUSYBOX=$(command -v busybox) || fail "busybox is not installed"
-cp "$BUSYBOX" "$U/rootfs/bin/busybox"
-for lib in $(ldd "$BUSYBOX" 2>/dev/null | grep -o '/[^ ]*' || true); do
-	mkdir -p "$U/rootfs$(dirname "$lib")"
-	cp -L "$lib" "$U/rootfs$lib"
-done
-for applet in $("$BUSYBOX" --list); do
-	[ -e "$U/rootfs/bin/$applet" ] || ln -s busybox "$U/rootfs/bin/$applet"
-done
+sn_rootfs "$U/rootfs"
 head -c 4M /dev/urandom >"$U/data"
 chown -R sntest:sntest "$U"
 
@@ -140,6 +138,14 @@ wait_for bash -c "echo | timeout 5 socat -t 5 - TCP:127.0.0.1:$FWD_PORT" ||
 sn_echo_check "host 127.0.0.1:$FWD_PORT -> container :$GUEST_PORT" "$U/data" \
 	socat -t 30 - "TCP:127.0.0.1:$FWD_PORT"
 
+# DNS: 10.0.2.3 forwards to the host's resolv.conf nameserver, here the
+# test's stub resolver, which answers the name itself
+out=$(pm exec "$CTR" nslookup -type=a "$SN_DNS_NAME" 10.0.2.3 2>&1) ||
+	fail "podman exec nslookup $SN_DNS_NAME 10.0.2.3: $out; stub: $(cat "$SN_DNS_LOG")"
+grep -Eq "^Address:[[:space:]]+${SN_DNS_ANSWER//./\\.}\$" <<<"$out" ||
+	fail "$SN_DNS_NAME does not resolve to $SN_DNS_ANSWER through 10.0.2.3: $out"
+ok "the container resolves $SN_DNS_NAME to $SN_DNS_ANSWER through 10.0.2.3 (the stub resolver)"
+
 # the host's loopback: podman passes --disable-host-loopback unless the
 # network option allow_host_loopback=true is given, so 10.0.2.2 must not
 # reach the host's 127.0.0.1 from this container
@@ -175,4 +181,5 @@ wait_for bash -c "! kill -0 $DPID 2>/dev/null || [ \"\$(ps -o stat= -p $DPID | c
 [ ! -e "$U/run/libpod/$CID.net" ] || fail "slirpnetd's API socket left behind after podman rm"
 if ss -Htln "sport = :$FWD_PORT" | grep -q .; then fail "127.0.0.1:$FWD_PORT still listens after podman rm"; fi
 ok "podman rm: slirpnetd gone, its API socket removed, 127.0.0.1:$FWD_PORT closed"
+sn_private_net_check
 sn_done

@@ -30,7 +30,7 @@ descendants() {
 
 # cleanup: ask the guest to finish, then kill whatever is left, by PID
 cleanup() {
-	local p
+	local rc=$? p
 	touch "$U/stop" 2>/dev/null || true
 	if [ -n "$RUNUSER_PID" ] && kill -0 "$RUNUSER_PID" 2>/dev/null; then
 		sleep 0.5
@@ -38,7 +38,7 @@ cleanup() {
 			kill -9 "$p" 2>/dev/null || true
 		done
 	fi
-	sn_cleanup
+	sn_cleanup "$rc"
 }
 trap cleanup EXIT
 
