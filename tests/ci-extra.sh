@@ -1,8 +1,8 @@
 #!/bin/bash
 # ci-extra.sh - checks beyond the test suite, run by CI after it: the libFuzzer
 # targets for a while, the integration tests again with the daemon sandboxed,
-# the tests again under ASan+UBSan, the integration tests with the daemon in
-# memcheck.
+# the tests whose guest opens TCP with --tcp-path=slirp, the tests again under
+# ASan+UBSan, the integration tests with the daemon in memcheck.
 #
 # Usage: tests/ci-extra.sh (from anywhere; as root, like the test suite)
 #   FUZZ_SECONDS  how long each fuzzer runs (default 60; all run at once)
@@ -112,6 +112,16 @@ fi
 # blocks fails the test that made it. meson prints its own summary.
 echo "ci-extra: integration tests with --enable-sandbox --enable-seccomp"
 meson test -C "$BUILD" --print-errorlogs --setup=hardened --suite integration ||
+	suite_failed=1
+
+# ---- the guest's TCP through libslirp (--tcp-path=slirp) ----
+
+# The tests whose guest opens TCP connections, with the daemon started
+# with --tcp-path=slirp (lib.sh's SN_TCP_PATH), so that the path kept for
+# those who need it keeps working.
+echo "ci-extra: integration tests with --tcp-path=slirp"
+meson test -C "$BUILD" --print-errorlogs --setup=slirptcp traffic.sh ipv6.sh \
+	dns.sh offload.sh configure.sh forward.sh ||
 	suite_failed=1
 
 # ---- the tests under AddressSanitizer and UndefinedBehaviorSanitizer ----
