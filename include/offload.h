@@ -90,7 +90,7 @@ bool sn_offload_wanted(bool disabled, bool slirp_tcp, unsigned int mtu);
  *
  * Return: true, or false with @err and errno set
  */
-bool sn_offload_enable(int fd, GError **err);
+bool sn_offload_enable(int fd, bool tso6, GError **err);
 
 /*
  * sn_offload_rx() - make the frame in @buf (@len bytes, read from the tap

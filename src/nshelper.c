@@ -99,7 +99,7 @@ static int make_tap(const struct sn_config *cfg, GError **err)
 	fd = sn_tap_open(
 	    cfg->tapname,
 	    sn_offload_wanted(cfg->disable_offload, cfg->tcp_slirp, cfg->mtu),
-	    err);
+	    !cfg->tcp_slirp, err);
 	if (fd < 0)
 		return -1;
 	if (cfg->configure && !sn_netlink_configure(&conf, err)) {

@@ -29,7 +29,7 @@ static void tun_open_error(int e, GError **err)
 }
 
 /* sn_tap_open() - create/attach tap device @name in the current namespace */
-int sn_tap_open(const char *name, bool offload, GError **err)
+int sn_tap_open(const char *name, bool offload, bool tso6, GError **err)
 {
 	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
 	int fd, e;
@@ -56,7 +56,7 @@ int sn_tap_open(const char *name, bool offload, GError **err)
 		errno = e;
 		return -1;
 	}
-	if (offload && !sn_offload_enable(fd, err)) {
+	if (offload && !sn_offload_enable(fd, tso6, err)) {
 		e = errno;
 		close(fd);
 		errno = e;
