@@ -29,10 +29,11 @@
  * whole once its checksum is completed here: one segment, one ACK, one
  * send() to the host for 64 KiB.
  *
- * IPv6 gets the checksum offload only: libslirp answers an IPv6 packet
- * longer than its MTU with "packet too big", so the guest's kernel cuts
- * IPv6 TCP into MTU-sized segments itself (without copying them, the tap
- * taking scattered buffers now).
+ * With libslirp's TCP, IPv6 gets the checksum offload only: libslirp
+ * answers an IPv6 packet longer than its MTU with "packet too big", so the
+ * guest's kernel cuts IPv6 TCP into MTU-sized segments itself (without
+ * copying them, the tap taking scattered buffers now). The flow engine
+ * (tcp.c) takes IPv6 TCP segments of any size: TSO6 is offered for it.
  *
  * At large MTUs the guest's segments are large already: there, offloads
  * only move the copying and checksumming from the guest's kernel into
