@@ -24,6 +24,8 @@
  * that answers none of SN_TCP_PROBES_MAX of them is reset. */
 #define SN_TCP_IDLE_MS	  (2 * 3600 * 1000)
 #define SN_TCP_PROBES_MAX 4
+/* The least window advertised while the socket takes all it is given. */
+#define SN_TCP_WND_FLOOR (64 * 1024)
 /* Bytes read from a socket at once, cut into frames to the guest. */
 #define SN_TCP_PEEK_MAX (256 * 1024)
 

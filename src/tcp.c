@@ -3,7 +3,8 @@
 #include <errno.h>
 #include <linux/sock_diag.h>
 #include <linux/virtio_net.h>
-#include <netinet/tcp.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -34,8 +35,10 @@
  *   frames too). Only what send() took is acknowledged, so what the socket
  *   refused is retransmitted by the guest; a segment past a gap or an old
  *   one is answered with an ACK (duplicate ACKs make the guest retransmit
- *   fast). The window advertised follows the socket's free send buffer
- *   (SO_MEMINFO), scaled if negotiated. ACKs are sent once a batch, one a
+ *   fast). The window advertised is the socket's free send buffer
+ *   (SO_MEMINFO), but at least the window of the socket's peer
+ *   (TCP_INFO) while the socket takes everything (see sock_wnd()),
+ *   scaled if negotiated. ACKs are sent once a batch, one a
  *   connection, at the flush. When the socket took less than the guest
  *   sent, the ACKs that follow its next EPOLLOUT are sent four times: a
  *   window update, then three duplicates for the guest's fast retransmit.
@@ -94,6 +97,7 @@
 #define WS_TO_GUEST	 7 /* 8 MiB windows and more */
 #define MSS_DEFAULT	 536
 #define DUP_ACKS	 3
+#define WWATCH_MAX_MS	 256
 #define DISCARD_MAX	 (4 * SN_TCP_PEEK_MAX)
 #define GSO_PAYLOAD_MAX4 (65535 - 20 - 20)
 #define GSO_PAYLOAD_MAX6 (65535 - 20)
@@ -133,6 +137,7 @@ struct conn {
 	struct conn *hnext; /* hash chain */
 	struct node timer;  /* on t->timers while a deadline is set */
 	struct node pend;   /* on t->pending while the flush has work */
+	struct node wwatch; /* on t->wwatch while its window is small */
 	int fd;
 	uint8_t events, flags;
 	uint8_t ws_from_guest, ws_to_guest;
@@ -162,8 +167,9 @@ struct sn_tcp {
 	struct conn **buckets;
 	uint64_t hkey[2];
 	unsigned int n_conns, n_half_open;
-	struct node timers, pending;
+	struct node timers, pending, wwatch;
 	gint64 next_timer_ms, next_sweep_ms;
+	gint64 next_wwatch_ms, wwatch_ms; /* window watch: next, interval */
 	bool no_peek_off; /* the kernel has no SO_PEEK_OFF for TCP */
 	unsigned int drop_count;
 	struct sn_tcp_stats stats;
@@ -310,9 +316,9 @@ static uint32_t in_flight(const struct conn *c)
 	return c->seq_to_guest - c->seq_ack_from_guest;
 }
 
-/* sock_wnd() - the window to advertise: what the socket's send buffer
- * still takes, a quarter kept back for the kernel's own overhead */
-static uint32_t sock_wnd(const struct conn *c)
+/* sock_room() - what the socket's send buffer still takes, a quarter
+ * kept back for the kernel's own overhead */
+static int64_t sock_room(const struct conn *c)
 {
 	uint32_t mem[SK_MEMINFO_VARS];
 	socklen_t len = sizeof(mem);
@@ -322,7 +328,23 @@ static uint32_t sock_wnd(const struct conn *c)
 	    len < sizeof(mem))
 		return 65535;
 	room = (int64_t)mem[SK_MEMINFO_SNDBUF] - mem[SK_MEMINFO_WMEM_QUEUED];
-	room -= room / 4;
+	return room - room / 4;
+}
+
+/*
+ * sock_wnd() - the window to advertise: the socket's room, so that the
+ * guest never sends what the socket would refuse. A small one is watched
+ * (t->wwatch): nothing but the guest's zero window probes would open it
+ * again when the socket drains (the kernel tells of room by EPOLLOUT only
+ * after a write found none), so sn_tcp_timers() sends the guest a window
+ * update as soon as the room is back.
+ */
+static uint32_t sock_wnd(struct sn_tcp *t, struct conn *c)
+{
+	int64_t room = sock_room(c);
+
+	if (room < SN_TCP_WND_FLOOR && !node_linked(&c->wwatch))
+		node_add(&t->wwatch, &c->wwatch);
 	if (room <= 0)
 		return 0;
 	return (uint32_t)MIN(room, (int64_t)65535 << c->ws_to_guest);
@@ -362,19 +384,18 @@ static void send_frame(struct sn_tcp *t, const struct conn *c,
 }
 
 /* send_flags() - a segment without data: @flags at @seq */
-static void send_flags(struct sn_tcp *t, const struct conn *c, uint8_t flags,
+static void send_flags(struct sn_tcp *t, struct conn *c, uint8_t flags,
 		       uint32_t seq)
 {
 	struct sn_tcpseg_out o = {
 		.seq = seq,
 		.ack = c->seq_from_guest,
 		.flags = flags,
-		.win = (uint16_t)(sock_wnd(c) >> c->ws_to_guest),
 		.ws = -1,
 	};
 
-	if (flags & SN_TH_RST)
-		o.win = 0;
+	if (!(flags & SN_TH_RST))
+		o.win = (uint16_t)(sock_wnd(t, c) >> c->ws_to_guest);
 	send_frame(t, c, &o);
 }
 
@@ -386,7 +407,7 @@ static void send_synack(struct sn_tcp *t, struct conn *c)
 		.seq = c->seq_init_to_guest,
 		.ack = c->seq_from_guest,
 		.flags = SN_TH_SYN | SN_TH_ACK,
-		.win = (uint16_t)MIN(sock_wnd(c), 65535),
+		.win = (uint16_t)MIN(sock_wnd(t, c), 65535),
 		.mss = (uint16_t)MIN(t->cfg.mtu - ip - 20, 65535 - ip - 20),
 		.ws = c->ws_to_guest ? c->ws_to_guest : -1,
 	};
@@ -428,6 +449,8 @@ static void conn_free(struct sn_tcp *t, struct conn *c, bool rst_peer)
 	disarm(c);
 	if (node_linked(&c->pend))
 		node_del(&c->pend);
+	if (node_linked(&c->wwatch))
+		node_del(&c->wwatch);
 	hash_del(t, c);
 	if (!(c->events & C_ESTABLISHED))
 		t->n_half_open--;
@@ -610,6 +633,7 @@ static void conn_open(struct sn_tcp *t, const struct sn_tcpseg *seg,
 	c = g_new0(struct conn, 1);
 	node_init(&c->timer);
 	node_init(&c->pend);
+	node_init(&c->wwatch);
 	c->fd = fd;
 	c->key = *k;
 	sn_tcpseg_tmpl_init(&c->tmpl, seg);
@@ -955,7 +979,7 @@ static int to_guest(struct sn_tcp *t, struct conn *c)
 			return -1;
 		}
 		if (!sent)
-			wnd_to = sock_wnd(c) >> c->ws_to_guest;
+			wnd_to = sock_wnd(t, c) >> c->ws_to_guest;
 		if (!n) {
 			send_fin(t, c);
 			arm(t, c, c->rto_ms);
@@ -1126,13 +1150,39 @@ static void sweep(struct sn_tcp *t, gint64 now)
 	}
 }
 
-/* sn_tcp_timeout_ms() - the next deadline or sweep */
+/* watch_windows() - a window update to each guest whose window was small
+ * and whose socket has room again; the watch backs off while none has */
+static void watch_windows(struct sn_tcp *t, gint64 now)
+{
+	struct node *n, *next;
+	struct conn *c;
+	bool opened = false;
+
+	for (n = t->wwatch.next; n != &t->wwatch; n = next) {
+		next = n->next;
+		c = CONN_OF(n, wwatch);
+		if ((c->events & C_ESTABLISHED) && !(c->events & C_GUEST_FIN) &&
+		    sock_room(c) < SN_TCP_WND_FLOOR)
+			continue;
+		node_del(n);
+		if (!(c->events & C_ESTABLISHED) || (c->events & C_GUEST_FIN))
+			continue;
+		pend(t, c, F_ACK_NOW);
+		opened = true;
+	}
+	t->wwatch_ms = opened ? 1 : MIN(t->wwatch_ms * 2, WWATCH_MAX_MS);
+	t->next_wwatch_ms = now + t->wwatch_ms;
+}
+
+/* sn_tcp_timeout_ms() - the next deadline, window check or sweep */
 gint64 sn_tcp_timeout_ms(const struct sn_tcp *t, gint64 now)
 {
 	gint64 at = t->next_timer_ms;
 
 	if (!node_linked(&t->timers))
 		at = -1;
+	if (node_linked(&t->wwatch) && (at < 0 || t->next_wwatch_ms < at))
+		at = t->next_wwatch_ms;
 	if (t->next_sweep_ms >= 0 && (at < 0 || t->next_sweep_ms < at))
 		at = t->next_sweep_ms;
 	return at < 0 ? -1 : MAX(at - now, 0);
@@ -1141,6 +1191,10 @@ gint64 sn_tcp_timeout_ms(const struct sn_tcp *t, gint64 now)
 /* sn_tcp_timers() - what is due */
 void sn_tcp_timers(struct sn_tcp *t, gint64 now)
 {
+	if (!node_linked(&t->wwatch))
+		t->wwatch_ms = 1;
+	else if (now >= t->next_wwatch_ms)
+		watch_windows(t, now);
 	if (t->next_timer_ms >= 0 && now >= t->next_timer_ms)
 		run_timers(t, now);
 	if (t->next_sweep_ms >= 0 && now >= t->next_sweep_ms)
@@ -1168,6 +1222,7 @@ struct sn_tcp *sn_tcp_new(const struct sn_tcp_config *cfg, sn_tcp_tap_fn tap,
 	t->opaque = opaque;
 	node_init(&t->timers);
 	node_init(&t->pending);
+	node_init(&t->wwatch);
 	t->next_timer_ms = t->next_sweep_ms = -1;
 	t->no_peek_off = cfg->no_peek_off;
 	if (getrandom(t->hkey, sizeof(t->hkey), 0) != sizeof(t->hkey))
