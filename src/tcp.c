@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <stddef.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -335,16 +336,20 @@ static int64_t sock_room(const struct conn *c)
  * sock_wnd() - the window to advertise: the socket's room, so that the
  * guest never sends what the socket would refuse. A small one is watched
  * (t->wwatch): nothing but the guest's zero window probes would open it
- * again when the socket drains (the kernel tells of room by EPOLLOUT only
- * after a write found none), so sn_tcp_timers() sends the guest a window
- * update as soon as the room is back.
+ * again when the socket drains. The kernel reports room (EPOLLOUT), and
+ * grows the send buffer (autotuning), only once a write or a poll found
+ * the socket full: poll() here tells it that; and for a buffer too small
+ * to count as full, sn_tcp_timers() checks the room.
  */
 static uint32_t sock_wnd(struct sn_tcp *t, struct conn *c)
 {
 	int64_t room = sock_room(c);
+	struct pollfd p = { .fd = c->fd, .events = POLLOUT };
 
-	if (room < SN_TCP_WND_FLOOR && !node_linked(&c->wwatch))
+	if (room < SN_TCP_WND_FLOOR && !node_linked(&c->wwatch)) {
 		node_add(&t->wwatch, &c->wwatch);
+		poll(&p, 1, 0);
+	}
 	if (room <= 0)
 		return 0;
 	return (uint32_t)MIN(room, (int64_t)65535 << c->ws_to_guest);
@@ -1056,6 +1061,10 @@ static void conn_event(struct sn_tcp *t, struct conn *c, uint32_t ev)
 	if ((ev & EPOLLOUT) && (c->flags & F_WAIT_SPACE)) {
 		c->flags &= (uint8_t)~F_WAIT_SPACE;
 		pend(t, c, F_ACK_NOW | F_DUP_ACKS);
+	}
+	if ((ev & EPOLLOUT) && node_linked(&c->wwatch)) {
+		node_del(&c->wwatch); /* room again: a window update */
+		pend(t, c, F_ACK_NOW);
 	}
 }
 
