@@ -711,15 +711,16 @@ static void retransmit(struct sn_tcp *t, struct conn *c)
 	pend(t, c, 0);
 }
 
-/* conn_ack() - the ACK and window of @seg, for an established @c */
-static void conn_ack(struct sn_tcp *t, struct conn *c,
+/* conn_ack() - the ACK and window of @seg, for an established @c; false
+ * if the segment is to be dropped (it acknowledges what was never sent) */
+static bool conn_ack(struct sn_tcp *t, struct conn *c,
 		     const struct sn_tcpseg *seg)
 {
 	uint32_t wnd = (uint32_t)seg->win << c->ws_from_guest;
 
 	if (sn_seq_lt(c->seq_max_to_guest, seg->ack)) {
 		pend(t, c, F_ACK_NOW); /* acknowledges what we never sent */
-		return;
+		return false;
 	}
 	if (!in_flight(c))
 		c->retries = 0; /* an answer to a probe */
@@ -745,6 +746,7 @@ static void conn_ack(struct sn_tcp *t, struct conn *c,
 	}
 	c->wnd_from_guest = wnd;
 	pend(t, c, 0);
+	return true;
 }
 
 /* conn_data() - @seg's data and FIN to the socket; false if @c was freed */
@@ -752,8 +754,10 @@ static bool conn_data(struct sn_tcp *t, struct conn *c, struct sn_tcpseg *seg)
 {
 	ssize_t n = 0;
 
-	if (c->events & C_GUEST_FIN)
-		return true; /* nothing comes after a FIN */
+	if (c->events & C_GUEST_FIN) {
+		pend(t, c, F_ACK_NOW); /* nothing comes after a FIN: say so */
+		return true;
+	}
 	if (sn_tcpseg_trim(seg, c->seq_from_guest, 1u << 30) != SN_TCPSEG_NEW) {
 		pend(t, c, F_ACK_NOW); /* a gap or a repeat: say where */
 		return true;
@@ -833,8 +837,8 @@ static void conn_segment(struct sn_tcp *t, struct conn *c,
 		conn_handshake(t, c, seg);
 		if (!(c->events & C_ESTABLISHED))
 			return;
-	} else {
-		conn_ack(t, c, seg);
+	} else if (!conn_ack(t, c, seg)) {
+		return;
 	}
 	if (seg->dlen || (seg->flags & SN_TH_FIN))
 		conn_data(t, c, seg);
@@ -1042,6 +1046,8 @@ static void conn_event(struct sn_tcp *t, struct conn *c, uint32_t ev)
 	socklen_t len = sizeof(e);
 
 	if (c->events & C_CONNECTING) {
+		if (ev & (EPOLLRDHUP | EPOLLHUP))
+			c->flags |= F_SOCK_HUP;
 		if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))
 			connected(t, c);
 		return;

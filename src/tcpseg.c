@@ -257,7 +257,9 @@ size_t sn_tcpseg_build(uint8_t *buf, const struct sn_tcpseg_tmpl *t,
 	sum = pseudo_sum(ip, t->af, tcp_len);
 	if (csum_full) {
 		sum = sn_csum_add(th, thlen, sum);
-		c = sn_csum_fold(sn_csum_add(o->data, o->dlen, sum));
+		/* no data: no pointer to add zero bytes from */
+		c = sn_csum_fold(o->dlen ? sn_csum_add(o->data, o->dlen, sum)
+					 : sum);
 	} else {
 		c = (uint16_t)~sn_csum_fold(sum);
 	}
