@@ -49,7 +49,7 @@ fuzz_build() {
 	else
 		CC=clang meson setup "$FUZZ_BUILD" -Dfuzz=true -Dtests=disabled
 	fi && ninja -C "$FUZZ_BUILD" tests/fuzz/fuzz_api tests/fuzz/fuzz_cli \
-		tests/fuzz/fuzz_tap
+		tests/fuzz/fuzz_tap tests/fuzz/fuzz_tcp
 }
 
 # fuzz_run NAME ARGS...: run fuzz_NAME for FUZZ_SECONDS on a copy of its
@@ -91,6 +91,8 @@ if fuzz_build >"$work/fuzz-build.log" 2>&1; then
 	cli_pid=$!
 	fuzz_run tap -max_len=70000 &
 	tap_pid=$!
+	fuzz_run tcp -max_len=70000 &
+	tcp_pid=$!
 	rc=0
 	wait "$api_pid" || rc=$?
 	fuzz_report api "$rc"
@@ -100,6 +102,9 @@ if fuzz_build >"$work/fuzz-build.log" 2>&1; then
 	rc=0
 	wait "$tap_pid" || rc=$?
 	fuzz_report tap "$rc"
+	rc=0
+	wait "$tcp_pid" || rc=$?
+	fuzz_report tcp "$rc"
 else
 	cat "$work/fuzz-build.log"
 	flunk "the fuzzers did not build (clang and libclang-rt-14-dev?)"
