@@ -59,6 +59,7 @@
 #define FRAME_MAX  (sizeof(struct virtio_net_hdr) + SN_TCPSEG_HLEN_MAX + 65535)
 
 enum srv_kind { ECHO, CLOSE, RESET, BULK, SILENT };
+#define BULK_PORT 19
 
 static const struct {
 	uint16_t port;
@@ -81,6 +82,8 @@ struct srv {
 /* The guest's end of a connection. */
 struct guest {
 	bool used, have_rcv;
+	bool have_isn; /* the engine's SYN-ACK seen: @isn is right */
+	uint32_t isn;
 	int af;
 	uint16_t dport;
 	uint8_t daddr[16];
@@ -226,11 +229,15 @@ static void serve(struct srv *s)
 	uint8_t buf[16384];
 	ssize_t n;
 
+	/* the bulk stream: byte k is pattern[k % 65535], then the FIN */
 	if (s->kind == BULK && s->sent < BULK_BYTES) {
 		while (s->sent < BULK_BYTES) {
-			n = send(s->fd, g.pattern,
-				 MIN(sizeof(g.pattern), BULK_BYTES - s->sent),
-				 MSG_DONTWAIT | MSG_NOSIGNAL);
+			size_t at = s->sent % sizeof(g.pattern);
+
+			n = send(
+			    s->fd, g.pattern + at,
+			    MIN(sizeof(g.pattern) - at, BULK_BYTES - s->sent),
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
 			if (n <= 0)
 				break;
 			s->sent += (size_t)n;
@@ -244,7 +251,8 @@ static void serve(struct srv *s)
 			return;
 		if (n == 0) {
 			s->eof = true;
-			shutdown(s->fd, SHUT_WR);
+			if (s->kind != BULK)
+				shutdown(s->fd, SHUT_WR);
 			return;
 		}
 		if (s->kind == ECHO)
@@ -325,6 +333,36 @@ static bool verifies(const uint8_t *ip, int af, const uint8_t *th,
 	       0;
 }
 
+/* check_bulk() - the bulk listener's data and FIN, where they belong in
+ * its stream: whatever the guest did, each byte the engine sends is the
+ * one at its sequence number */
+static void check_bulk(const struct guest *c, const struct sn_tcpseg *seg)
+{
+	uint32_t off = seg->seq - (c->isn + 1);
+	size_t i;
+
+	if (seg->flags & SN_TH_SYN)
+		return;
+	if (seg->dlen && (off > BULK_BYTES || seg->dlen > BULK_BYTES - off)) {
+		fprintf(stderr, "fuzz_tcp: bulk data at %u+%zu, past its end\n",
+			off, seg->dlen);
+		abort();
+	}
+	for (i = 0; i < seg->dlen; i++) {
+		if (seg->data[i] != g.pattern[(off + i) % sizeof(g.pattern)]) {
+			fprintf(stderr,
+				"fuzz_tcp: bulk byte %zu of %u+%zu is wrong\n",
+				i, off, seg->dlen);
+			abort();
+		}
+	}
+	if ((seg->flags & SN_TH_FIN) && off + seg->dlen != BULK_BYTES) {
+		fprintf(stderr, "fuzz_tcp: bulk FIN at %zu, not %u\n",
+			off + seg->dlen, BULK_BYTES);
+		abort();
+	}
+}
+
 /* learn() - the guest's side of what @seg, from the engine, says */
 static void learn(struct fz *z, const struct sn_tcpseg *seg)
 {
@@ -334,7 +372,7 @@ static void learn(struct fz *z, const struct sn_tcpseg *seg)
 	if (seg->dport < GPORT || seg->dport >= GPORT + CONNS)
 		return;
 	c = &z->conns[seg->dport - GPORT];
-	if (!c->used || c->af != seg->af)
+	if (!c->used || c->af != seg->af || seg->sport != c->dport)
 		return;
 	if (seg->flags & SN_TH_ACK)
 		c->eng_ack = seg->ack;
@@ -342,9 +380,13 @@ static void learn(struct fz *z, const struct sn_tcpseg *seg)
 		return;
 	end = seg->seq + (uint32_t)seg->dlen +
 	      !!(seg->flags & (SN_TH_SYN | SN_TH_FIN));
+	if (c->have_isn && c->dport == BULK_PORT)
+		check_bulk(c, seg);
 	if (seg->flags & SN_TH_SYN) {
 		c->rcv_nxt = end;
 		c->have_rcv = true;
+		c->isn = seg->seq;
+		c->have_isn = true;
 	} else if (c->have_rcv && sn_seq_le(seg->seq, c->rcv_nxt) &&
 		   sn_seq_lt(c->rcv_nxt, end)) {
 		c->rcv_nxt = end;
