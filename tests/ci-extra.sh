@@ -167,7 +167,8 @@ fi
 
 # Each test below runs with the daemon in memcheck, and with SN_CLEANUP_TERM
 # set, so that its clean-up ends every daemon with SIGTERM and memcheck also
-# checks each exit for leaks. Left out, each for its reason:
+# checks each exit for leaks. tests/valgrind.supp holds the system calls
+# memcheck misreads, each with why. Left out, each for its reason:
 #   lifecycle, faults     valgrind 3.19 lacks pidfd_open()
 #   sandbox               memcheck cannot run under the seccomp filter
 #   errors, unprivileged  they find the daemon by its executable's name
@@ -186,6 +187,7 @@ else
 #!/bin/sh
 exec valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite \\
 	--errors-for-leak-kinds=definite --log-file=$vglogs/$t/vg.%p \\
+	--suppressions=$(realpath tests/valgrind.supp) \\
 	$(realpath "$BUILD/src/slirpnetd") "\$@"
 EOF
 		chmod 755 "$work/slirpnetd-vg-$t"
