@@ -1,0 +1,435 @@
+/* test_tcp.c - unit tests for src/tcp.c: the engine against real sockets on
+ * loopback, in a network namespace of the test's own; frames built here. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <glib.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ckrun.h"
+#include "tcp.h"
+#include "tcpseg.h"
+
+/*
+ * Each test is a guest (frames built here, given to sn_tcp_input()) and a
+ * peer (a listener on 127.0.0.1, the gateway 10.0.2.2 as the engine sees
+ * it), with the engine between them, its frames to the guest parsed into
+ * a log. A test that shows a known bug of the engine is registered only
+ * with SN_TEST_KNOWN_BUGS=1 in the environment (see tcp_suite()).
+ */
+
+#define FRAMES_MAX 64
+#define GUEST_ISN  0xfffffff0u
+
+static const uint8_t gw_mac[6] = { 0x52, 0x55, 0x0a, 0x00, 0x02, 0x02 };
+static const uint8_t guest_mac[6] = { 0x02, 0x00, 0x0a, 0x00, 0x02, 0x64 };
+
+/* A frame the engine sent to the guest, parsed. */
+struct out {
+	uint8_t flags;
+	uint32_t seq, ack;
+	size_t dlen;
+	uint8_t data[64];
+};
+
+static struct {
+	struct out f[FRAMES_MAX];
+	unsigned int n;
+} log_;
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+/* tap() - keep what the engine sends, parsed */
+static void tap(const struct iovec *iov, int iovcnt, void *opaque)
+{
+	uint8_t buf[SN_TCPSEG_HLEN_MAX + 65535];
+	struct sn_tcpseg seg;
+	struct out *o;
+	size_t len = 0;
+	int i;
+
+	(void)opaque;
+	for (i = 0; i < iovcnt; i++) {
+		ck_assert_uint_le(len + iov[i].iov_len, sizeof(buf));
+		memcpy(buf + len, iov[i].iov_base, iov[i].iov_len);
+		len += iov[i].iov_len;
+	}
+	ck_assert_int_eq(sn_tcpseg_parse(buf, len, &seg), SN_TCPSEG_OK);
+	ck_assert_uint_lt(log_.n, FRAMES_MAX);
+	o = &log_.f[log_.n++];
+	o->flags = seg.flags;
+	o->seq = seg.seq;
+	o->ack = seg.ack;
+	o->dlen = seg.dlen;
+	memcpy(o->data, seg.data, MIN(seg.dlen, sizeof(o->data)));
+}
+
+/* engine() - an engine for the address plan 10.0.2.0/24, no virtio-net
+ * header; @no_peek_off: as on kernels before 6.9 */
+static struct sn_tcp *engine(bool no_peek_off)
+{
+	struct sn_tcp_config cfg = {
+		.network.s_addr = htonl(0x0a000200),
+		.netmask.s_addr = htonl(0xffffff00),
+		.gateway.s_addr = htonl(0x0a000202),
+		.dns.s_addr = htonl(0x0a000203),
+		.mtu = 1500,
+		.no_peek_off = no_peek_off,
+	};
+	struct sn_tcp *t = sn_tcp_new(&cfg, tap, NULL, NULL);
+
+	ck_assert_ptr_nonnull(t);
+	log_.n = 0;
+	return t;
+}
+
+/* listener() - a listener on 127.0.0.1; its port in @port */
+static int listener(uint16_t *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, 8), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* guest() - a segment from 10.0.2.100:40000 to 10.0.2.2:@port */
+static void guest(struct sn_tcp *t, uint16_t port, uint8_t flags, uint32_t seq,
+		  uint32_t ack, const char *data)
+{
+	size_t dlen = data ? strlen(data) : 0;
+	uint8_t f[14 + 20 + 20 + 64] = { 0 }, *ip = f + 14, *th = ip + 20;
+
+	memcpy(f, gw_mac, 6);
+	memcpy(f + 6, guest_mac, 6);
+	put16(f + 12, 0x0800);
+	ip[0] = 0x45;
+	put16(ip + 2, (uint16_t)(40 + dlen));
+	ip[6] = 0x40;
+	ip[8] = 64;
+	ip[9] = 6;
+	put32(ip + 12, 0x0a000264);
+	put32(ip + 16, 0x0a000202);
+	put16(th, 40000);
+	put16(th + 2, port);
+	put32(th + 4, seq);
+	put32(th + 8, ack);
+	th[12] = 5 << 4;
+	th[13] = flags;
+	put16(th + 14, 65535);
+	memcpy(th + 20, data ? data : "", dlen);
+	ck_assert(sn_tcp_input(t, f, 14 + 40 + dlen));
+}
+
+/* pump() - wait up to @ms for the engine's sockets, then run it */
+static void pump(struct sn_tcp *t, int ms)
+{
+	struct pollfd p = { .fd = sn_tcp_fd(t), .events = POLLIN };
+
+	poll(&p, 1, ms);
+	sn_tcp_sock_events(t);
+	sn_tcp_timers(t, g_get_monotonic_time() / 1000);
+	sn_tcp_flush(t);
+}
+
+/* find() - the first frame logged from @from with @flags set */
+static const struct out *find(unsigned int from, uint8_t flags)
+{
+	unsigned int i;
+
+	for (i = from; i < log_.n; i++)
+		if ((log_.f[i].flags & flags) == flags)
+			return &log_.f[i];
+	return NULL;
+}
+
+/* handshake() - SYN, SYN-ACK, ACK with the listener at @port; the
+ * engine's ISN. With @close_first the peer closes its end before the
+ * engine has seen the connect() complete. */
+static uint32_t handshake(struct sn_tcp *t, int lfd, uint16_t port, int *afd,
+			  bool close_first)
+{
+	const struct out *o;
+	int i;
+
+	guest(t, port, SN_TH_SYN, GUEST_ISN, 0, NULL);
+	/* loopback: the kernel has completed the handshake already */
+	*afd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	ck_assert_int_ge(*afd, 0);
+	if (close_first) {
+		close(*afd);
+		*afd = -1;
+	}
+	for (i = 0; i < 50 && !find(0, SN_TH_SYN | SN_TH_ACK); i++)
+		pump(t, 20);
+	o = find(0, SN_TH_SYN | SN_TH_ACK);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_uint_eq(o->ack, GUEST_ISN + 1);
+	guest(t, port, SN_TH_ACK, GUEST_ISN + 1, o->seq + 1, NULL);
+	return o->seq;
+}
+
+/* fin_after_close() - the peer closes: the guest gets a FIN right after
+ * the SYN-ACK's sequence number */
+static void fin_after_close(bool no_peek_off, bool close_first)
+{
+	struct sn_tcp *t = engine(no_peek_off);
+	uint16_t port;
+	int lfd = listener(&port), afd, i;
+	const struct out *fin;
+	uint32_t isn;
+
+	isn = handshake(t, lfd, port, &afd, close_first);
+	if (afd >= 0)
+		close(afd);
+	for (i = 0; i < 25 && !find(0, SN_TH_FIN); i++)
+		pump(t, 20);
+	fin = find(0, SN_TH_FIN);
+	ck_assert_msg(fin, "no FIN to the guest after the peer closed");
+	ck_assert_uint_eq(fin->seq, isn + 1);
+	ck_assert_uint_eq(fin->dlen, 0);
+	sn_tcp_free(t);
+	close(lfd);
+}
+
+START_TEST(fin_after_peer_close)
+{
+	fin_after_close(false, false);
+}
+END_TEST
+
+START_TEST(fin_after_peer_close_no_peek_off)
+{
+	fin_after_close(true, false);
+}
+END_TEST
+
+START_TEST(fin_peer_closed_while_connecting)
+{
+	fin_after_close(false, true);
+}
+END_TEST
+
+/* Known bug: without SO_PEEK_OFF (kernels before 6.9), a peer that closes
+ * before the engine handles the end of connect() leaves the guest without
+ * a FIN: the EPOLLRDHUP arrives in the same event as EPOLLOUT, and
+ * conn_event() returns after connected() without setting F_SOCK_HUP, which
+ * is all peek() has to tell the end of file from "no new data". */
+START_TEST(fin_peer_closed_while_connecting_no_peek_off)
+{
+	fin_after_close(true, true);
+}
+END_TEST
+
+/* echo() - a request from the guest reaches the peer, its answer the
+ * guest, in order */
+static void echo(bool no_peek_off)
+{
+	struct sn_tcp *t = engine(no_peek_off);
+	uint16_t port;
+	int lfd = listener(&port), afd, i;
+	char buf[16] = { 0 };
+	const struct out *o;
+	unsigned int from;
+	uint32_t isn;
+
+	isn = handshake(t, lfd, port, &afd, false);
+	guest(t, port, SN_TH_ACK | SN_TH_PSH, GUEST_ISN + 1, isn + 1, "ping");
+	pump(t, 0);
+	ck_assert_int_eq(recv(afd, buf, sizeof(buf), 0), 4);
+	ck_assert_str_eq(buf, "ping");
+	ck_assert_int_eq(send(afd, "pong!", 5, 0), 5);
+	from = log_.n;
+	for (i = 0; i < 25 && !find(from, SN_TH_PSH); i++)
+		pump(t, 20);
+	o = find(from, SN_TH_PSH);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_uint_eq(o->seq, isn + 1);
+	ck_assert_uint_eq(o->ack, GUEST_ISN + 5);
+	ck_assert_uint_eq(o->dlen, 5);
+	ck_assert_mem_eq(o->data, "pong!", 5);
+	/* acknowledged: the next data follows it, not a copy of it */
+	guest(t, port, SN_TH_ACK, GUEST_ISN + 5, isn + 6, NULL);
+	pump(t, 0);
+	ck_assert_int_eq(send(afd, "more", 4, 0), 4);
+	from = log_.n;
+	for (i = 0; i < 25 && !find(from, SN_TH_PSH); i++)
+		pump(t, 20);
+	o = find(from, SN_TH_PSH);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_uint_eq(o->seq, isn + 6);
+	ck_assert_mem_eq(o->data, "more", 4);
+	close(afd);
+	sn_tcp_free(t);
+	close(lfd);
+}
+
+START_TEST(echo_peek_off)
+{
+	echo(false);
+}
+END_TEST
+
+START_TEST(echo_no_peek_off)
+{
+	echo(true);
+}
+END_TEST
+
+/* Known bug: a segment whose ACK acknowledges what the engine never sent
+ * is answered with an ACK, and then its data is still written to the
+ * socket; RFC 9293 (3.10.7.4) and Linux drop such a segment whole. */
+START_TEST(ack_of_unsent_drops_segment)
+{
+	struct sn_tcp *t = engine(false);
+	uint16_t port;
+	int lfd = listener(&port), afd;
+	char buf[16] = { 0 };
+	uint32_t isn;
+
+	isn = handshake(t, lfd, port, &afd, false);
+	guest(t, port, SN_TH_ACK | SN_TH_PSH, GUEST_ISN + 1, isn + 1000,
+	      "bogus");
+	pump(t, 0);
+	ck_assert_int_eq(recv(afd, buf, sizeof(buf), MSG_DONTWAIT), -1);
+	/* and it was answered with an ACK of what the engine has */
+	ck_assert_uint_eq(log_.f[log_.n - 1].flags, SN_TH_ACK);
+	ck_assert_uint_eq(log_.f[log_.n - 1].ack, GUEST_ISN + 1);
+	close(afd);
+	sn_tcp_free(t);
+	close(lfd);
+}
+END_TEST
+
+/* Known bug: once the guest's FIN is in, a copy of it (the guest did not
+ * get our ACK) is not acknowledged again, as conn_data() returns before it
+ * asks for an ACK; the guest repeats its FIN until it gives up, unless the
+ * peer sends something. Old data and old FINs are acknowledged
+ * (RFC 9293, 3.10.7.4). */
+START_TEST(fin_again_acknowledged)
+{
+	struct sn_tcp *t = engine(false);
+	uint16_t port;
+	int lfd = listener(&port), afd;
+	const struct out *o;
+	unsigned int from;
+	char c;
+	uint32_t isn;
+
+	isn = handshake(t, lfd, port, &afd, false);
+	from = log_.n;
+	guest(t, port, SN_TH_ACK | SN_TH_FIN, GUEST_ISN + 1, isn + 1, NULL);
+	pump(t, 0);
+	ck_assert_int_eq(recv(afd, &c, 1, 0), 0); /* the peer reads its EOF */
+	o = find(from, SN_TH_ACK);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_uint_eq(o->ack, GUEST_ISN + 2);
+	/* that ACK was lost: the guest sends its FIN again */
+	from = log_.n;
+	guest(t, port, SN_TH_ACK | SN_TH_FIN, GUEST_ISN + 1, isn + 1, NULL);
+	pump(t, 0);
+	o = find(from, SN_TH_ACK);
+	ck_assert_msg(o, "the guest's FIN, sent again, is not acknowledged");
+	ck_assert_uint_eq(o->ack, GUEST_ISN + 2);
+	close(afd);
+	sn_tcp_free(t);
+	close(lfd);
+}
+END_TEST
+
+START_TEST(refused)
+{
+	struct sn_tcp *t = engine(false);
+	uint16_t port;
+	int lfd = listener(&port), i;
+	const struct out *o;
+
+	close(lfd); /* nobody listens on @port now */
+	guest(t, port, SN_TH_SYN, GUEST_ISN, 0, NULL);
+	for (i = 0; i < 25 && !find(0, SN_TH_RST); i++)
+		pump(t, 20);
+	o = find(0, SN_TH_RST | SN_TH_ACK);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_uint_eq(o->ack, GUEST_ISN + 1);
+	ck_assert_uint_eq(sn_tcp_stats(t)->refused, 1);
+	ck_assert_uint_eq(sn_tcp_stats(t)->open, 0);
+	sn_tcp_free(t);
+}
+END_TEST
+
+static bool lo_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = ioctl(fd, SIOCGIFFLAGS, &ifr) == 0;
+	ifr.ifr_flags |= IFF_UP;
+	ok = ok && ioctl(fd, SIOCSIFFLAGS, &ifr) == 0;
+	close(fd);
+	return ok;
+}
+
+static Suite *tcp_suite(void)
+{
+	Suite *s = suite_create("tcp");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, fin_after_peer_close);
+	tcase_add_test(tc, fin_after_peer_close_no_peek_off);
+	tcase_add_test(tc, fin_peer_closed_while_connecting);
+	tcase_add_test(tc, echo_peek_off);
+	tcase_add_test(tc, echo_no_peek_off);
+	tcase_add_test(tc, refused);
+	/* these fail until the engine is fixed: out of the suite's runs
+	 * until then */
+	if (g_getenv("SN_TEST_KNOWN_BUGS")) {
+		tcase_add_test(tc,
+			       fin_peer_closed_while_connecting_no_peek_off);
+		tcase_add_test(tc, ack_of_unsent_drops_segment);
+		tcase_add_test(tc, fin_again_acknowledged);
+	}
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	/* the engine connects to what the guest asks: only to a loopback of
+	 * our own */
+	if ((unshare(CLONE_NEWNET) < 0 &&
+	     unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0) ||
+	    !lo_up()) {
+		fprintf(stderr,
+			"test_tcp: no network namespace (%s): skipped\n",
+			strerror(errno));
+		return 77;
+	}
+	return sn_ck_run(tcp_suite(), CK_NORMAL);
+}
