@@ -22,8 +22,7 @@
  * Each test is a guest (frames built here, given to sn_tcp_input()) and a
  * peer (a listener on 127.0.0.1, the gateway 10.0.2.2 as the engine sees
  * it), with the engine between them, its frames to the guest parsed into
- * a log. A test that shows a known bug of the engine is registered only
- * with SN_TEST_KNOWN_BUGS=1 in the environment (see tcp_suite()).
+ * a log.
  */
 
 #define FRAMES_MAX 64
@@ -407,14 +406,9 @@ static Suite *tcp_suite(void)
 	tcase_add_test(tc, echo_peek_off);
 	tcase_add_test(tc, echo_no_peek_off);
 	tcase_add_test(tc, refused);
-	/* these fail until the engine is fixed: out of the suite's runs
-	 * until then */
-	if (g_getenv("SN_TEST_KNOWN_BUGS")) {
-		tcase_add_test(tc,
-			       fin_peer_closed_while_connecting_no_peek_off);
-		tcase_add_test(tc, ack_of_unsent_drops_segment);
-		tcase_add_test(tc, fin_again_acknowledged);
-	}
+	tcase_add_test(tc, fin_peer_closed_while_connecting_no_peek_off);
+	tcase_add_test(tc, ack_of_unsent_drops_segment);
+	tcase_add_test(tc, fin_again_acknowledged);
 	suite_add_tcase(s, tc);
 	return s;
 }
