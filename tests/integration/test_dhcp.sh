@@ -14,11 +14,12 @@ mv "$SN_WORK/lease.tmp" "$SN_WORK/lease"
 EOF
 chmod +x "$SN_WORK/dhcp-script"
 
-# lease TAP: run udhcpc in the container until bound (or it gives up)
+# lease TAP: run udhcpc in the container until bound (or it gives up after
+# 20 discovers 3 s apart)
 lease() {
 	rm -f "$SN_WORK/lease"
 	nsx ip link set "$1" up
-	nsx timeout 20 busybox udhcpc -i "$1" -n -q -f -t 5 -T 1 -s "$SN_WORK/dhcp-script" \
+	nsx timeout 90 busybox udhcpc -i "$1" -n -q -f -t 20 -T 3 -s "$SN_WORK/dhcp-script" \
 		>"$SN_WORK/udhcpc.log" 2>&1 || fail "udhcpc got no lease on $1: $(cat "$SN_WORK/udhcpc.log")"
 	[ -s "$SN_WORK/lease" ] || fail "the udhcpc script did not record a lease: $(cat "$SN_WORK/udhcpc.log")"
 }
