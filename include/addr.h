@@ -32,7 +32,7 @@ struct sn_addrs {
 
 /*
  * sn_addrs_from_cidr() - derive the address plan from "A.B.C.D/N"
- * @cidr: the network, e.g. "10.0.2.0/24"; host bits are ignored
+ * @cidr: the network, e.g. "10.0.2.0/24", with no host bits set
  * @out:  filled on success
  * @err:  set on failure, naming what is wrong with @cidr
  *

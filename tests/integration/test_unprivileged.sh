@@ -199,7 +199,7 @@ reason() { grep -v -m1 '^libslirp ' "$1" || true; }
 rc=0
 timeout -k 2 60 runuser -u sntest -- "$BIN" -a "$U/fail.sock" 1 >"$SN_WORK/out" 2>&1 || rc=$?
 [ "$rc" = 1 ] || fail "PID 1 as sntest: exit status $rc, not 1: $(cat "$SN_WORK/out")"
-grep -qF 'cannot open network namespace /proc/1/ns/net' "$SN_WORK/out" &&
+grep -q '^/proc/1/ns/net: Permission denied (cannot open the network namespace' "$SN_WORK/out" &&
 	grep -qF 'run slirpnetd as the user who started the container, or as root' "$SN_WORK/out" ||
 	fail "PID 1 as sntest: no namespace message with its remedy: $(cat "$SN_WORK/out")"
 [ ! -e "$U/fail.sock" ] || fail "PID 1 as sntest: API socket left behind"
@@ -221,7 +221,8 @@ rc=0
 timeout -k 2 60 runuser -u sntest -- "$BIN" -a "$U/fail.sock" --netns-type=path \
 	"/proc/$CPID/ns/net" >"$SN_WORK/out" 2>&1 || rc=$?
 [ "$rc" = 1 ] || fail "path mode without --userns-path: exit status $rc, not 1: $(cat "$SN_WORK/out")"
-grep -qF 'cannot join network namespace' "$SN_WORK/out" && grep -qF -- '--userns-path' "$SN_WORK/out" ||
+grep -q '^setns(CLONE_NEWNET): Operation not permitted (cannot join network namespace' "$SN_WORK/out" &&
+	grep -qF -- '--userns-path' "$SN_WORK/out" ||
 	fail "path mode without --userns-path: $(cat "$SN_WORK/out")"
 [ ! -e "$U/fail.sock" ] || fail "path mode without --userns-path: API socket left behind"
 ok "as sntest, path mode without --userns-path: exit 1, \"$(reason "$SN_WORK/out")\""
@@ -248,7 +249,7 @@ timeout -k 2 120 unshare --mount -- bash -c '
 ' sh "$SN_WORK/tunmnt" "$SN_WORK/out" "$SN_WORK/out2" "$BIN" -a "$U/fail.sock" "$CPID" \
 	>"$SN_WORK/outer" 2>&1 || rc=$?
 [ "$rc" = 0 ] || fail "/dev/net/tun 0600: $(cat "$SN_WORK/outer" "$SN_WORK/out" "$SN_WORK/out2" 2>/dev/null)"
-grep -qF 'cannot open /dev/net/tun' "$SN_WORK/out" || fail "/dev/net/tun 0600: $(cat "$SN_WORK/out")"
+grep -q '^open("/dev/net/tun"): Permission denied (cannot open /dev/net/tun' "$SN_WORK/out" || fail "/dev/net/tun 0600: $(cat "$SN_WORK/out")"
 grep -qF 'chmod 0666' "$SN_WORK/out" || fail "/dev/net/tun 0600: no chmod hint: $(cat "$SN_WORK/out")"
 [ ! -e "$U/fail.sock" ] || fail "/dev/net/tun 0600: API socket left behind"
 [ "$(stat -c %a /dev/net/tun)" = 666 ] || fail "the real /dev/net/tun changed mode"
