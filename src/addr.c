@@ -107,7 +107,7 @@ bool sn_addrs_from_cidr(const char *cidr, struct sn_addrs *out, GError **err)
 	out->gateway = host_addr(out->network, 2);
 	out->dns = host_addr(out->network, 3);
 	out->guest = host_addr(out->network, SN_GUEST_HOST_PART);
-	out->dhcp_start = out->guest;
+	out->dhcp_start = host_addr(out->network, SN_DHCP_START_HOST_PART);
 	fill_ipv6(out);
 	return true;
 }

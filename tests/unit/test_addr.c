@@ -25,7 +25,8 @@ START_TEST(default_cidr)
 	ck_assert_str_eq(ip(a.gateway, b), "10.0.2.2");
 	ck_assert_str_eq(ip(a.dns, b), "10.0.2.3");
 	ck_assert_str_eq(ip(a.guest, b), "10.0.2.100");
-	ck_assert_str_eq(ip(a.dhcp_start, b), "10.0.2.100");
+	/* slirp4netns's plan: leases from .15, -c and forwards at .100 */
+	ck_assert_str_eq(ip(a.dhcp_start, b), "10.0.2.15");
 }
 END_TEST
 
@@ -37,10 +38,12 @@ START_TEST(other_cidrs)
 	ck_assert(sn_addrs_from_cidr("192.168.77.0/25", &a, NULL));
 	ck_assert_str_eq(ip(a.guest, b), "192.168.77.100");
 	ck_assert_str_eq(ip(a.netmask, b), "255.255.255.128");
+	ck_assert_str_eq(ip(a.dhcp_start, b), "192.168.77.15");
 	ck_assert(sn_addrs_from_cidr("10.8.0.0/16", &a, NULL));
 	ck_assert_str_eq(ip(a.network, b), "10.8.0.0");
 	ck_assert_str_eq(ip(a.gateway, b), "10.8.0.2");
 	ck_assert_str_eq(ip(a.guest, b), "10.8.0.100");
+	ck_assert_str_eq(ip(a.dhcp_start, b), "10.8.0.15");
 	ck_assert(sn_addrs_from_cidr("10.0.0.0/8", &a, NULL));
 	ck_assert_str_eq(ip(a.dns, b), "10.0.0.3");
 }
