@@ -131,6 +131,25 @@ runuser -u nobody -- timeout 30 ncat -U "$SN_API" <<<'{"execute": "list_hostfwd"
 grep -q 'Permission denied' "$SN_WORK/out" || fail "nobody: not refused by permissions: $(cat "$SN_WORK/out")"
 ok "API socket: mode 0600, owned by sntest, usable by sntest only"
 
+# root is served (slirp4netns answers root; an administrator types "sudo
+# slirpnetd-ctl list"), raw and through slirpnetd-ctl
+reply=$(timeout 30 ncat -U "$SN_API" <<<'{"execute": "list_hostfwd"}') || fail "root cannot use the API"
+[ "$reply" = '{"entries":[]}' ] || fail "API reply to root: $reply"
+if [ -n "${SLIRPNETD_CTL:-}" ]; then
+	out=$(timeout 30 "$SLIRPNETD_CTL" -a "$SN_API" --json list 2>&1) || fail "slirpnetd-ctl list as root: $out"
+	[ "$out" = '{"entries":[]}' ] || fail "slirpnetd-ctl list as root printed: $out"
+fi
+# a third uid that gets past the file mode (made 0666 for the moment) is
+# refused by the daemon itself, which says why
+chmod 666 "$SN_API"
+NOBODY=$(id -u nobody)
+reply=$(runuser -u nobody -- timeout 30 ncat -U "$SN_API" <<<'{"execute": "list_hostfwd"}' 2>&1) || true
+chmod 600 "$SN_API"
+want="{\"error\":{\"desc\":\"bad request: permission denied: uid $NOBODY may not use this socket; slirpnetd serves only its own user (uid $SNUID) and root\"}}"
+[ "$reply" = "$want" ] || fail "uid $NOBODY past the file mode: got \"$reply\", not \"$want\""
+grep -qF "refusing a connection from uid $NOBODY" "$SN_LOG" || fail "the refusal is not logged: $(tail -5 "$SN_LOG")"
+ok "root is served (list_hostfwd, slirpnetd-ctl list); uid $NOBODY, let past the file mode, is refused: $reply"
+
 # a privileged host port: the reply says why and what to do, in words
 start=$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)
 if [ "$start" -gt 80 ]; then
