@@ -399,11 +399,10 @@ static bool check_combinations(struct sn_config *cfg, GError **err)
 				 "(1 to %d characters, no '/', ':' or spaces)",
 				 cfg->tapname, IFNAMSIZ - 1);
 	if (cfg->has_mac && !cfg->configure)
-		return cli_error(err,
-				 "--macaddr cannot be specified when "
-				 "--configure or -c is not specified "
-				 "(--macaddress needs -c: without it the "
-				 "interface is left as it is)");
+		return cli_error(err, "--macaddr cannot be specified when "
+				      "--configure or -c is not specified "
+				      "(--macaddress needs -c: without it the "
+				      "interface is left as it is)");
 	if (cfg->userns_path && access(cfg->userns_path, F_OK) < 0)
 		return cli_error(err,
 				 "userns path doesn't exist: %s (--userns-path "

@@ -101,8 +101,8 @@ START_TEST(bad_cidrs)
 			      bad[i].cidr);
 		ck_assert_ptr_nonnull(err);
 		ck_assert_msg(g_str_has_prefix(err->message, bad[i].s4nn),
-			      "\"%s\" does not start with \"%s\"",
-			      err->message, bad[i].s4nn);
+			      "\"%s\" does not start with \"%s\"", err->message,
+			      bad[i].s4nn);
 		if (*bad[i].cidr)
 			ck_assert_msg(strstr(err->message, bad[i].cidr), "%s",
 				      err->message);

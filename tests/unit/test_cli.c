@@ -239,8 +239,8 @@ START_TEST(bad_values)
 	expect_error("too small for IPv6", "--mtu=1000", "-6", "1");
 	expect_s4nn("exit-fd must be a non-negative integer (",
 		    "file descriptor", "-e", "abc", "1");
-	expect_s4nn("exit-fd must be a non-negative integer (",
-		    "--exit-fd=-1", "--exit-fd=-1", "1");
+	expect_s4nn("exit-fd must be a non-negative integer (", "--exit-fd=-1",
+		    "--exit-fd=-1", "1");
 	expect_s4nn("ready-fd must be a non-negative integer (",
 		    "file descriptor", "-r", "", "1");
 	expect_s4nn("ready-fd must be a non-negative integer (",

@@ -748,9 +748,9 @@ START_TEST(netns_bad_mac)
 	ck_assert(!sn_netlink_configure(&conf, &err));
 	ck_assert_ptr_nonnull(err);
 	ck_assert_int_eq(err->code, EADDRNOTAVAIL);
-	ck_assert_msg(g_str_has_prefix(err->message,
-				       "cannot set MAC address: "),
-		      "message: %s", err->message);
+	ck_assert_msg(
+	    g_str_has_prefix(err->message, "cannot set MAC address: "),
+	    "message: %s", err->message);
 	ck_assert_msg(strstr(err->message,
 			     "(cannot set MTU 9000 and MAC address "
 			     "01:00:5e:00:00:01 on " TAP_NAME),
