@@ -83,7 +83,7 @@ wait_for test -S "$SN_WORK/mute.sock" || fail "mute server did not start"
 t0=$(date +%s)
 expect_err 3 "no answer within 10 s" -a "$SN_WORK/mute.sock" info
 t=$(($(date +%s) - t0))
-[ "$t" -ge 9 ] && [ "$t" -le 15 ] || fail "timed out after ${t}s, not 10"
+[ "$t" -ge 9 ] && [ "$t" -le 30 ] || fail "timed out after ${t}s, not 10 (plus start-up, at most 20 s on a loaded machine)"
 ok "an invalid reply and a silent peer (after ${t}s) exit 3"
 
 # --- the daemon, with a TCP echo on 80 and a UDP echo on 53 in the container
