@@ -63,9 +63,8 @@ static gboolean opt_fd(const char *name, const char *value, gpointer data,
 		       GError **err)
 {
 	struct sn_config *cfg = data;
-	unsigned long v;
-
 	bool exit_fd = !strcmp(name, "-e") || !strcmp(name, "--exit-fd");
+	unsigned long v;
 
 	if (!parse_uint(value, INT_MAX, &v))
 		return cli_error(err,
