@@ -17,19 +17,31 @@ static struct in_addr host_addr(struct in_addr net, uint32_t n)
 	return a;
 }
 
-/* parse_prefix() - parse a decimal prefix length 0..32; false if invalid */
-static bool parse_prefix(const char *s, unsigned int *prefix)
+/* digits() - the number of decimal digits at the start of @s */
+static size_t digits(const char *s)
 {
-	char *end;
-	unsigned long v;
+	size_t n = 0;
 
-	if (!g_ascii_isdigit(*s))
-		return false;
-	v = strtoul(s, &end, 10);
-	if (*end || v > 32)
-		return false;
-	*prefix = (unsigned int)v;
-	return true;
+	while (g_ascii_isdigit(s[n]))
+		n++;
+	return n;
+}
+
+/* cidr_shape() - is @s shaped like "D.D.D.D/P" (D: 1 to 3 digits, P: 1 or
+ * 2), the shape slirp4netns accepts before it reads the numbers? */
+static bool cidr_shape(const char *s)
+{
+	size_t n;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		n = digits(s);
+		if (n < 1 || n > 3 || s[n] != (i < 3 ? '.' : '/'))
+			return false;
+		s += n + 1;
+	}
+	n = digits(s);
+	return n >= 1 && n <= 2 && !s[n];
 }
 
 /* fill_ipv6() - libslirp's fd00::/64 plan: gateway ::2, DNS ::3 */
@@ -41,42 +53,61 @@ static void fill_ipv6(struct sn_addrs *out)
 	inet_pton(AF_INET6, "fd00::3", &out->dns6);
 }
 
-/* sn_addrs_from_cidr() - derive the address plan from "A.B.C.D/N" */
+/*
+ * sn_addrs_from_cidr() - derive the address plan from "A.B.C.D/N"
+ *
+ * Each refusal begins with slirp4netns's words for it ("invalid CIDR: ...",
+ * "invalid network address: ...", "prefix length needs to be 1-25"), which
+ * scripts match, and goes on to say what --cidr takes.
+ */
 bool sn_addrs_from_cidr(const char *cidr, struct sn_addrs *out, GError **err)
 {
-	g_auto(GStrv) parts = g_strsplit(cidr, "/", 2);
+	g_auto(GStrv) parts = NULL;
 	struct in_addr ip;
 	unsigned int prefix;
 	uint32_t mask;
 
-	if (!parts[0] || !parts[1] || inet_pton(AF_INET, parts[0], &ip) != 1) {
+	if (!cidr_shape(cidr)) {
 		g_set_error(err, SN_CLI_ERROR, 0,
-			    "--cidr=%s: expected an IPv4 network such as %s",
+			    "invalid CIDR: %s (--cidr takes an IPv4 network "
+			    "such as %s)",
 			    cidr, SN_DEFAULT_CIDR);
 		return false;
 	}
-	if (!parse_prefix(parts[1], &prefix)) {
+	parts = g_strsplit(cidr, "/", 2);
+	if (inet_pton(AF_INET, parts[0], &ip) != 1) {
 		g_set_error(err, SN_CLI_ERROR, 0,
-			    "--cidr=%s: bad prefix length \"%s\" (0 to 32)",
-			    cidr, parts[1]);
+			    "invalid network address: %s (--cidr=%s: each of "
+			    "the four numbers is 0 to 255)",
+			    parts[0], cidr);
 		return false;
 	}
+	prefix = (unsigned int)strtoul(parts[1], NULL, 10);
 	if (prefix > SN_CIDR_MAX_PREFIX || prefix < 1) {
 		g_set_error(err, SN_CLI_ERROR, 0,
-			    "--cidr=%s: the prefix must be from /1 to /%d, so "
-			    "that the network holds the guest address .%d",
-			    cidr, SN_CIDR_MAX_PREFIX, SN_GUEST_HOST_PART);
+			    "prefix length needs to be 1-%d (--cidr=%s: a "
+			    "longer prefix leaves no room for the guest "
+			    "address .%d)",
+			    SN_CIDR_MAX_PREFIX, cidr, SN_GUEST_HOST_PART);
 		return false;
 	}
-	mask = prefix ? ~0u << (32 - prefix) : 0;
+	mask = ~0u << (32 - prefix);
+	if (ip.s_addr & ~htonl(mask)) {
+		g_set_error(err, SN_CLI_ERROR, 0,
+			    "CIDR needs to be a network address like "
+			    "10.0.2.0/24, not like 10.0.2.100/24 (--cidr=%s "
+			    "has bits set past its /%u)",
+			    cidr, prefix);
+		return false;
+	}
 	memset(out, 0, sizeof(*out));
 	out->netmask.s_addr = htonl(mask);
-	out->network.s_addr = ip.s_addr & out->netmask.s_addr;
+	out->network = ip;
 	out->prefix = prefix;
 	out->gateway = host_addr(out->network, 2);
 	out->dns = host_addr(out->network, 3);
 	out->guest = host_addr(out->network, SN_GUEST_HOST_PART);
-	out->dhcp_start = out->guest;
+	out->dhcp_start = host_addr(out->network, SN_DHCP_START_HOST_PART);
 	fill_ipv6(out);
 	return true;
 }
@@ -146,8 +177,12 @@ bool sn_outbound_addr(const char *spec, int family,
 			sin6->sin6_port = 0;
 		return true;
 	}
+	/* slirp4netns's words for both flags, its misspelling for
+	 * --outbound-addr6 included, since scripts match them */
 	g_set_error(err, SN_CLI_ERROR, 0,
-		    "%s=%s: neither an %s address nor an interface with one",
-		    flag, spec, family == AF_INET ? "IPv4" : "IPv6");
+		    "outbound-addr has to be valid ipv4 address or %s name. "
+		    "(%s=%s: neither an %s address nor an interface with one)",
+		    family == AF_INET ? "interface" : "iterface", flag, spec,
+		    family == AF_INET ? "IPv4" : "IPv6");
 	return false;
 }

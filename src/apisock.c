@@ -1,5 +1,6 @@
-/* apisock.c - the control socket server: a Unix socket (0600, same-uid
- * peers only), one request per connection, answered by api.c. */
+/* apisock.c - the control socket server: a Unix socket (0600; peers of
+ * the daemon's uid and root only), one request per connection, answered by
+ * api.c. */
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
@@ -26,6 +27,7 @@ struct sn_api_client {
 	GSource *io;	/* G_IO_IN while reading, G_IO_OUT while writing */
 	GSource *timer; /* SN_API_CLIENT_TIMEOUT_MS for each of the two */
 	char *reply;	/* NULL while reading */
+	char *refusal;	/* the reply to a peer that may not use the socket */
 	gsize reply_len;
 	gsize reply_off;
 	gsize len;
@@ -122,6 +124,7 @@ static void client_close(struct sn_api_client *c)
 	drain(c->fd, c->buf, sizeof(c->buf));
 	close(c->fd);
 	g_free(c->reply);
+	g_free(c->refusal);
 	g_ptr_array_remove_fast(api->clients, c);
 	g_free(c);
 	api_resume(api);
@@ -196,8 +199,15 @@ static const struct sn_json_module *json_of(struct sn_api *api)
 static void client_respond(struct sn_api_client *c)
 {
 	struct sn_api *api = c->api;
-	const struct sn_json_module *json = json_of(api);
+	const struct sn_json_module *json;
+	char *refusal = c->refusal;
 
+	if (refusal) {
+		c->refusal = NULL;
+		client_reply(c, refusal);
+		return;
+	}
+	json = json_of(api);
 	if (!json) {
 		client_close(c);
 		return;
@@ -210,7 +220,7 @@ static gboolean client_timeout(void *data)
 {
 	struct sn_api_client *c = data;
 
-	if (c->reply || !c->len)
+	if (c->reply || (!c->len && !c->refusal))
 		client_close(c);
 	else
 		client_respond(c);
@@ -255,7 +265,7 @@ static gboolean client_readable(int fd, GIOCondition cond, void *data)
 	if (n < 0 &&
 	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return G_SOURCE_CONTINUE;
-	if (n < 0 || (n == 0 && !c->len)) {
+	if (n < 0 || (n == 0 && !c->len && !c->refusal)) {
 		client_close(c);
 		return G_SOURCE_REMOVE;
 	}
@@ -267,8 +277,16 @@ static gboolean client_readable(int fd, GIOCondition cond, void *data)
 	return G_SOURCE_REMOVE;
 }
 
-/* peer_allowed() - is the peer our own user (or root)? */
-static bool peer_allowed(struct sn_api *api, int fd)
+/*
+ * peer_refusal() - NULL if the peer may use the socket: its uid is the
+ * daemon's, or root's (slirp4netns answers root too, and an administrator
+ * types "sudo slirpnetd-ctl"); else the error reply that says why (logged)
+ *
+ * Uids are as the daemon's user namespace sees them: one that does not map
+ * root (a sandbox of its own, an engine's namespace) shows root as the
+ * overflow uid, refused like any other.
+ */
+static char *peer_refusal(struct sn_api *api, int fd)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
@@ -276,32 +294,39 @@ static bool peer_allowed(struct sn_api *api, int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 		warn_limited(&api->rl_client, "api: SO_PEERCRED: %s",
 			     g_strerror(errno));
-		return false;
+		return g_strdup("{\"error\":{\"desc\":\"bad request: "
+				"cannot tell who is connecting "
+				"(SO_PEERCRED failed)\"}}");
 	}
 	if (cred.uid == geteuid() || cred.uid == 0)
-		return true;
+		return NULL;
 	warn_limited(&api->rl_client,
-		     "api: refusing a connection from uid %u (pid %d)",
-		     (unsigned int)cred.uid, (int)cred.pid);
-	return false;
+		     "api: refusing a connection from uid %u (pid %d): only "
+		     "uid %u and root are served",
+		     (unsigned int)cred.uid, (int)cred.pid,
+		     (unsigned int)geteuid());
+	return g_strdup_printf(
+	    "{\"error\":{\"desc\":\"bad request: permission denied: uid %u "
+	    "may not use this socket; slirpnetd serves only its own user "
+	    "(uid %u) and root\"}}",
+	    (unsigned int)cred.uid, (unsigned int)geteuid());
 }
 
-/* client_new() - serve the connection on @fd (taken), if it is allowed */
+/* client_new() - serve the connection on @fd (taken); a peer that may not
+ * use the socket is read as any other (so that it is not cut off while it
+ * writes), then answered with the reason instead of its request */
 static void client_new(struct sn_api *api, int fd)
 {
 	struct sn_api_client *c;
 
-	if (!peer_allowed(api, fd)) {
-		close(fd);
-		return;
-	}
 	c = g_new0(struct sn_api_client, 1);
 	c->api = api;
 	c->fd = fd;
+	c->refusal = peer_refusal(api, fd);
+	g_ptr_array_add(api->clients, c);
 	c->io = watch_fd(api->ctx, fd, G_IO_IN, client_readable, c);
 	c->timer = watch_timeout(api->ctx, SN_API_CLIENT_TIMEOUT_MS,
 				 client_timeout, c);
-	g_ptr_array_add(api->clients, c);
 }
 
 /* api_backoff_done() - the pause after an accept() failure is over */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -62,14 +63,15 @@ static gboolean opt_fd(const char *name, const char *value, gpointer data,
 		       GError **err)
 {
 	struct sn_config *cfg = data;
+	bool exit_fd = !strcmp(name, "-e") || !strcmp(name, "--exit-fd");
 	unsigned long v;
 
 	if (!parse_uint(value, INT_MAX, &v))
 		return cli_error(err,
-				 "%s=%s: expected a file descriptor number "
-				 "(a non-negative integer)",
-				 name, value);
-	if (!strcmp(name, "-e") || !strcmp(name, "--exit-fd"))
+				 "%s must be a non-negative integer (%s=%s: "
+				 "expected a file descriptor number)",
+				 exit_fd ? "exit-fd" : "ready-fd", name, value);
+	if (exit_fd)
 		cfg->exit_fd = (int)v;
 	else
 		cfg->ready_fd = (int)v;
@@ -86,8 +88,9 @@ static gboolean opt_mtu(const char *name, const char *value, gpointer data,
 	if (!parse_uint(value, UINT_MAX, &v) || v < SN_MTU_MIN ||
 	    v > SN_MTU_MAX)
 		return cli_error(err,
-				 "%s=%s: the MTU must be an integer from %d "
-				 "to %d (default %d)",
+				 "MTU must be a positive integer (< 65522) "
+				 "(%s=%s: slirpnetd takes %d to %d, default "
+				 "%d)",
 				 name, value, SN_MTU_MIN, SN_MTU_MAX,
 				 SN_MTU_DEFAULT);
 	cfg->mtu = (unsigned int)v;
@@ -164,9 +167,10 @@ static gboolean opt_mac(const char *name, const char *value, gpointer data,
 
 	if (!sn_parse_mac(value, cfg->mac))
 		return cli_error(err,
-				 "%s=%s: expected a unicast MAC address "
-				 "such as 02:00:00:00:00:01",
-				 name, value);
+				 "\"%s\" is an invalid MAC address. (%s "
+				 "takes a unicast MAC address such as "
+				 "02:00:00:00:00:01)",
+				 value, name);
 	cfg->has_mac = true;
 	return TRUE;
 }
@@ -199,7 +203,10 @@ static gboolean opt_target_type(const char *name, const char *value,
 				 "%s=bess is not supported by slirpnetd; "
 				 "only --target-type=netns is",
 				 name);
-	return cli_error(err, "%s=%s: expected \"netns\"", name, value);
+	return cli_error(err,
+			 "--target-type must be either \"netns\" or \"bess\" "
+			 "(%s=%s; slirpnetd supports netns)",
+			 name, value);
 }
 
 /* cli_entries() - the option table, bound to @cfg's fields */
@@ -370,7 +377,14 @@ static bool check_target(struct sn_config *cfg, char **args, GError **err)
 	guint max = have_path ? 1 : 2;
 	unsigned long pid;
 
-	if ((!have_path && n < 1) || n > max)
+	if (n > max)
+		return cli_error(err,
+				 "too many arguments: expected %s; got %u "
+				 "(see --help)",
+				 have_path ? "[TAPNAME] after --netns-path"
+					   : "PID|PATH [TAPNAME]",
+				 n);
+	if (!have_path && n < 1)
 		return cli_error(err,
 				 "expected %s; got %u argument%s (see "
 				 "--help)",
@@ -390,9 +404,10 @@ static bool check_target(struct sn_config *cfg, char **args, GError **err)
 	}
 	if (!parse_uint(args[0], INT_MAX, &pid) || pid == 0)
 		return cli_error(err,
-				 "\"%s\" is not a PID; to join a network "
-				 "namespace file pass --netns-type=path or "
-				 "--netns-path=%s",
+				 "PID must be a positive integer (\"%s\" is "
+				 "not a PID; to join a network namespace "
+				 "file pass --netns-type=path or "
+				 "--netns-path=%s)",
 				 args[0], args[0]);
 	cfg->target_pid = (pid_t)pid;
 	cfg->netns_path = g_strdup_printf("/proc/%lu/ns/net", pid);
@@ -408,9 +423,16 @@ static bool check_combinations(struct sn_config *cfg, GError **err)
 				 "(1 to %d characters, no '/', ':' or spaces)",
 				 cfg->tapname, IFNAMSIZ - 1);
 	if (cfg->has_mac && !cfg->configure)
+		return cli_error(err, "--macaddr cannot be specified when "
+				      "--configure or -c is not specified "
+				      "(--macaddress needs -c: without it the "
+				      "interface is left as it is)");
+	if (cfg->userns_path && access(cfg->userns_path, F_OK) < 0)
 		return cli_error(err,
-				 "--macaddress needs --configure (-c): "
-				 "without it the interface is left as it is");
+				 "userns path doesn't exist: %s (--userns-path "
+				 "names the user namespace that owns the "
+				 "network namespace, e.g. /proc/PID/ns/user)",
+				 cfg->userns_path);
 	if (cfg->enable_ipv6 && cfg->mtu < SN_MTU_MIN_IPV6)
 		return cli_error(err,
 				 "--mtu=%u is too small for IPv6; use at "

@@ -406,9 +406,11 @@ static void parse_or_exit(struct sn_daemon *d, int argc, char **argv)
 	g_autofree char *help = NULL;
 
 	if (!sn_cli_parse(argc, argv, &d->cfg, &err)) {
+		/* the message alone on its line: those slirp4netns also
+		 * prints start with its words, which scripts match */
 		fprintf(stderr,
-			"slirpnetd: %s\nTry \"slirpnetd --help\" for "
-			"the list of options.\n",
+			"%s\nTry \"slirpnetd --help\" for the list of "
+			"options.\n",
 			err->message);
 		exit(EXIT_FAILURE);
 	}
@@ -437,7 +439,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	d.loop = g_main_loop_new(NULL, FALSE);
 	if (!daemon_start(&d, &err)) {
-		fprintf(stderr, "slirpnetd: %s\n", err->message);
+		fprintf(stderr, "%s\n", err->message);
 		daemon_clear(&d);
 		return EXIT_FAILURE;
 	}

@@ -363,6 +363,32 @@ static int sn_nl_do(struct sn_nl *nl, const struct nlmsghdr *nlh)
 }
 
 /**
+ * sn_nl_s4nn_fail() - set @err to "<s4nn>: <error> (<step>[: <kernel's
+ * explanation>])", for the steps slirp4netns also takes: its words for
+ * them first, as scripts match them
+ * @s4nn:	slirp4netns's words for the step, e.g. "cannot set device up"
+ * @errnum:	positive error code, also the GError code and errno
+ * @fmt:	describes the step that failed
+ */
+static void G_GNUC_PRINTF(5, 6)
+    sn_nl_s4nn_fail(GError **err, const struct sn_nl *nl, const char *s4nn,
+		    int errnum, const char *fmt, ...)
+{
+	g_autofree char *step = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	step = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+
+	g_set_error(err, sn_netlink_error_quark(), errnum, "%s: %s (%s%s%s)",
+		    s4nn, g_strerror(errnum), step,
+		    nl && nl->extack[0] ? ": " : "",
+		    nl && nl->extack[0] ? nl->extack : "");
+	errno = errnum;
+}
+
+/**
  * sn_nl_fail() - set @err to "<step>: <error> (<kernel's explanation>)"
  * @errnum:	positive error code, also the GError code and errno
  * @fmt:	describes the step that failed
@@ -423,7 +449,8 @@ static bool sn_nl_up(struct sn_nl *nl, int ifindex, const char *name,
 	nlh = sn_nl_link_set(nl->buf, ++nl->seq, ifindex, 0, NULL, true);
 	ret = sn_nl_do(nl, nlh);
 	if (ret < 0) {
-		sn_nl_fail(err, nl, -ret, "cannot bring up %s", name);
+		sn_nl_s4nn_fail(err, nl, "cannot set device up", -ret,
+				"cannot bring up %s", name);
 		return false;
 	}
 	return true;
@@ -456,8 +483,13 @@ static bool sn_nl_link_params(struct sn_nl *nl, int ifindex,
 			 conf->mtu ? " and " : "", m[0], m[1], m[2], m[3], m[4],
 			 m[5]);
 
-	sn_nl_fail(err, nl, -ret, "cannot set %s%s on %s", mtu, mac,
-		   conf->ifname);
+	/* one request sets both: the kernel refuses an address with
+	 * EADDRNOTAVAIL, so that names the MAC, anything else the MTU */
+	sn_nl_s4nn_fail(err, nl,
+			m && (!conf->mtu || ret == -EADDRNOTAVAIL)
+			    ? "cannot set MAC address"
+			    : "cannot set MTU",
+			-ret, "cannot set %s%s on %s", mtu, mac, conf->ifname);
 	return false;
 }
 
@@ -478,8 +510,9 @@ static bool sn_nl_addr(struct sn_nl *nl, int ifindex,
 		return true;
 
 	inet_ntop(AF_INET, &conf->addr, a, sizeof(a));
-	sn_nl_fail(err, nl, -ret, "cannot add address %s/%u to %s", a,
-		   conf->prefix, conf->ifname);
+	sn_nl_s4nn_fail(err, nl, "cannot set device address", -ret,
+			"cannot add address %s/%u to %s", a, conf->prefix,
+			conf->ifname);
 	return false;
 }
 
@@ -499,8 +532,9 @@ static bool sn_nl_route(struct sn_nl *nl, int ifindex,
 		return true;
 
 	inet_ntop(AF_INET, &conf->gateway, gw, sizeof(gw));
-	sn_nl_fail(err, nl, -ret, "cannot add default route via %s on %s", gw,
-		   conf->ifname);
+	sn_nl_s4nn_fail(err, nl, "set route", -ret,
+			"cannot add default route via %s on %s", gw,
+			conf->ifname);
 	return false;
 }
 

@@ -21,6 +21,10 @@ struct tap_reply {
 
 /* ns_open() - open a namespace file, explaining a missing /proc/PID
  * @pid: the PID @path was derived from, or 0 if the user named @path
+ *
+ * Messages start as slirp4netns's do, "PATH: strerror", or for a network
+ * namespace path that does not exist "existing path expected when
+ * --netns-type=path: strerror"; what to do follows in parentheses.
  */
 static int ns_open(pid_t pid, const char *path, const char *what, GError **err)
 {
@@ -31,18 +35,24 @@ static int ns_open(pid_t pid, const char *path, const char *what, GError **err)
 		return fd;
 	if (e == ENOENT && pid > 0)
 		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e),
-			    "no process with PID %d (cannot open %s)", (int)pid,
-			    path);
+			    "%s: %s (cannot open the %s namespace: no process "
+			    "with PID %d)",
+			    path, g_strerror(e), what, (int)pid);
+	else if (e == ENOENT && !strcmp(what, "network"))
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e),
+			    "existing path expected when --netns-type=path: "
+			    "%s (cannot open network namespace %s)",
+			    g_strerror(e), path);
 	else if ((e == EACCES || e == EPERM) && pid > 0)
 		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e),
-			    "cannot open %s namespace %s: %s (PID %d belongs "
-			    "to another user; run slirpnetd as the user who "
-			    "started the container, or as root)",
-			    what, path, g_strerror(e), (int)pid);
+			    "%s: %s (cannot open the %s namespace: PID %d "
+			    "belongs to another user; run slirpnetd as the "
+			    "user who started the container, or as root)",
+			    path, g_strerror(e), what, (int)pid);
 	else
 		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e),
-			    "cannot open %s namespace %s: %s", what, path,
-			    g_strerror(e));
+			    "%s: %s (cannot open the %s namespace)", path,
+			    g_strerror(e), what);
 	errno = e;
 	return -1;
 }
@@ -73,10 +83,11 @@ static bool join_userns(pid_t pid, const char *path, GError **err)
 	close(fd);
 	if (rc < 0) {
 		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e),
-			    "cannot join user namespace %s: %s%s", path,
-			    g_strerror(e),
-			    e == EINVAL ? " (not a user namespace, or one we "
-					  "cannot enter)"
+			    "setns(CLONE_NEWUSER): %s (cannot join user "
+			    "namespace %s%s)",
+			    g_strerror(e), path,
+			    e == EINVAL ? ": not a user namespace, or one we "
+					  "cannot enter"
 					: "");
 		errno = e;
 		return false;
@@ -90,16 +101,17 @@ static void netns_error(const struct sn_config *cfg, int e, GError **err)
 	const char *hint = "";
 
 	if (e == EINVAL)
-		hint = " (the file is not a network namespace)";
+		hint = ": the file is not a network namespace";
 	else if (e == EPERM && !cfg->userns_path)
-		hint = " (we hold no privilege over it: pass --userns-path "
+		hint = ": we hold no privilege over it; pass --userns-path "
 		       "with the user namespace that owns it, or run "
-		       "slirpnetd as its owner)";
+		       "slirpnetd as its owner";
 	else if (e == EPERM)
-		hint = " (--userns-path does not own this network namespace)";
+		hint = ": --userns-path does not own this network namespace";
 	g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e),
-		    "cannot join network namespace %s: %s%s", cfg->netns_path,
-		    g_strerror(e), hint);
+		    "setns(CLONE_NEWNET): %s (cannot join network namespace "
+		    "%s%s)",
+		    g_strerror(e), cfg->netns_path, hint);
 }
 
 /* sn_netns_join() - join the target's namespaces (in the calling process) */

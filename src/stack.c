@@ -557,7 +557,7 @@ static void print_banner(const struct sn_config *cfg)
 	const struct sn_addrs *a = &cfg->addrs;
 	char net[INET_ADDRSTRLEN], mask[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
 	char dns[INET_ADDRSTRLEN], first[INET_ADDRSTRLEN],
-	    last[INET_ADDRSTRLEN];
+	    last[INET_ADDRSTRLEN], guest[INET_ADDRSTRLEN];
 	struct in_addr end = { .s_addr = htonl(ntohl(a->dhcp_start.s_addr) +
 					       SN_DHCP_LEASES - 1) };
 
@@ -567,13 +567,14 @@ static void print_banner(const struct sn_config *cfg)
 	inet_ntop(AF_INET, &a->dns, dns, sizeof(dns));
 	inet_ntop(AF_INET, &a->dhcp_start, first, sizeof(first));
 	inet_ntop(AF_INET, &end, last, sizeof(last));
+	inet_ntop(AF_INET, &a->guest, guest, sizeof(guest));
 	printf("Starting slirp\n* MTU:             %u\n"
 	       "* Network:         %s\n* Netmask:         %s\n"
 	       "* Gateway:         %s\n* DNS:             %s\n"
 	       "* DHCP begin:      %s\n* DHCP end:        %s\n"
 	       "* Recommended IP:  %s\n",
 	       cfg->mtu, net, mask, gw, cfg->disable_dns ? "(disabled)" : dns,
-	       first, last, first);
+	       first, last, guest);
 	if (!cfg->disable_host_loopback)
 		printf("WARNING: 127.0.0.1:* on the host is accessible as %s "
 		       "(set --disable-host-loopback to prohibit connecting to "

@@ -19,13 +19,15 @@ static void tun_open_error(int e, GError **err)
 	const char *hint = "";
 
 	if (e == ENOENT)
-		hint = " (load the tun module with \"modprobe tun\", or create "
-		       "the node with \"mknod /dev/net/tun c 10 200\")";
+		hint = ": load the tun module with \"modprobe tun\", or create "
+		       "the node with \"mknod /dev/net/tun c 10 200\"";
 	else if (e == EACCES || e == EPERM)
-		hint = " (make it usable by unprivileged users with \"chmod "
-		       "0666 /dev/net/tun\", as desktop distributions ship it)";
+		hint = ": make it usable by unprivileged users with \"chmod "
+		       "0666 /dev/net/tun\", as desktop distributions ship it";
+	/* slirp4netns's words first: open("/dev/net/tun"): strerror */
 	g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e),
-		    "cannot open %s: %s%s", TUN_PATH, g_strerror(e), hint);
+		    "open(\"%s\"): %s (cannot open %s%s)", TUN_PATH,
+		    g_strerror(e), TUN_PATH, hint);
 }
 
 /* sn_tap_open() - create/attach tap device @name in the current namespace */
@@ -46,12 +48,13 @@ int sn_tap_open(const char *name, bool offload, bool tso6, GError **err)
 		e = errno;
 		close(fd);
 		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e),
-			    "cannot create tap device %s: %s%s", name,
-			    g_strerror(e),
-			    e == EPERM	 ? " (CAP_NET_ADMIN is needed in the "
-					   "namespace's user namespace)"
-			    : e == EBUSY ? " (a device of that name exists "
-					   "and is in use)"
+			    "ioctl(TUNSETIFF): %s (cannot create tap device "
+			    "%s%s)",
+			    g_strerror(e), name,
+			    e == EPERM	 ? ": CAP_NET_ADMIN is needed in the "
+					   "namespace's user namespace"
+			    : e == EBUSY ? ": a device of that name exists "
+					   "and is in use"
 					 : "");
 		errno = e;
 		return -1;

@@ -30,10 +30,14 @@ PORT=$(( 20000 + RANDOM % 20000 ))
 ncat -l 127.0.0.1 "$PORT" >"$WORK/received" &
 LISTENER=$!
 PIDS+=($LISTENER)
-sleep 0.3
+# wait until it listens (30 s at most), not for a guessed while
+for _ in $(seq 600); do
+	ss -Htln "sport = :$PORT" | grep -q . && break
+	sleep 0.05
+done
 head -c 8M /dev/urandom >"$WORK/sent"
 nsenter -t "$CPID" -n ncat --send-only 10.0.2.2 "$PORT" <"$WORK/sent"
-timeout 10 tail --pid="$LISTENER" -f /dev/null
+timeout 60 tail --pid="$LISTENER" -f /dev/null
 echo "== sent 8 MiB from the namespace to 127.0.0.1:$PORT via 10.0.2.2:"
 sha256sum "$WORK/sent" "$WORK/received" | awk '{print $1}' | uniq -c
 cmp -s "$WORK/sent" "$WORK/received" && echo "== demo OK: received byte-exact"

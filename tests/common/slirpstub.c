@@ -87,7 +87,7 @@ Slirp *sn_test_slirp_new(void)
 		.vnetmask = addr("255.255.255.0"),
 		.vhost = addr("10.0.2.2"),
 		.vnameserver = addr("10.0.2.3"),
-		.vdhcp_start = addr("10.0.2.100"),
+		.vdhcp_start = addr("10.0.2.15"),
 		.if_mtu = 1500,
 	};
 

@@ -18,6 +18,9 @@ fi
 SLIRPNETD=$(realpath "$SLIRPNETD")
 TESTNAME=$(basename "$0" .sh)
 SN_PIDS=()
+SN_TESTDIR=$(cd "$(dirname "$0")" && pwd)
+# the UDP peers (see udppeer.py): each datagram its own sendto()
+UDPPEER="$SN_TESTDIR/udppeer.py"
 
 # fail MSG: print the failure (with the daemon's log if any) and exit 1
 fail() {
@@ -131,26 +134,33 @@ nsx() { nsenter --target "$CPID" --net -- "$@"; }
 
 # sn_start ARGS...: start slirpnetd with a ready fd and wait until ready.
 # Sets SN_PID and SN_LOG. ARGS must end with the target (e.g. "$CPID").
+# The ready fd is a fifo whose only writer is the daemon, so the wait ends
+# when it writes "1", or at EOF if it exits first; the 60 s bound is for a
+# daemon that hangs (a sanitizer build on a loaded machine starts in
+# seconds, not milliseconds).
 sn_start() {
-	local fifo="$SN_WORK/ready.$RANDOM" r
+	local fifo="$SN_WORK/ready.$RANDOM" r=
 	SN_LOG="$SN_WORK/slirpnetd.log"
 	mkfifo "$fifo"
-	exec {SN_READY}<>"$fifo"
-	rm -f "$fifo"
-	"$SLIRPNETD" -r "$SN_READY" ${SN_TCP_PATH:+--tcp-path="$SN_TCP_PATH"} "$@" >"$SN_LOG" 2>&1 &
+	(
+		exec {w}>"$fifo"
+		exec "$SLIRPNETD" -r "$w" ${SN_TCP_PATH:+--tcp-path="$SN_TCP_PATH"} "$@"
+	) >"$SN_LOG" 2>&1 &
 	SN_PID=$!
 	SN_PIDS+=("$SN_PID")
-	if ! read -r -t 20 -N 1 r <&"$SN_READY" || [ "$r" != 1 ]; then
-		exec {SN_READY}<&-
-		fail "slirpnetd did not signal ready (args: $*)"
-	fi
+	exec {SN_READY}<"$fifo"
+	rm -f "$fifo"
+	read -r -t 60 -N 1 r <&"$SN_READY" || true
 	exec {SN_READY}<&-
+	[ "$r" = 1 ] || fail "slirpnetd did not signal ready (args: $*): $(sn_running "$SN_PID" &&
+		echo "no \"1\" on the ready fd within 60 s" || echo "it exited first")"
 }
 
-# sn_wait_exit PID [TIMEOUT]: wait for child PID to exit; sets SN_RC to its
-# exit status (not in a subshell: only the parent shell can reap it)
+# sn_wait_exit PID [TIMEOUT]: wait for child PID to exit (up to TIMEOUT
+# seconds, 60 by default); sets SN_RC to its exit status (not in a
+# subshell: only the parent shell can reap it)
 sn_wait_exit() {
-	local pid=$1 t=${2:-10} i
+	local pid=$1 t=${2:-60} i
 	SN_RC=0
 	for i in $(seq $((t * 20))); do
 		sn_running "$pid" || break
@@ -161,12 +171,12 @@ sn_wait_exit() {
 }
 
 # api JSON: send one request to the daemon's API socket, print the reply
-api() { printf '%s' "$1" | timeout 10 ncat -U "$SN_API"; }
+api() { printf '%s' "$1" | timeout 30 ncat -U "$SN_API"; }
 
-# wait_for CMD...: retry CMD for up to 10 s
+# wait_for CMD...: retry CMD until it succeeds, for up to 30 s
 wait_for() {
 	local i
-	for i in $(seq 200); do
+	for i in $(seq 600); do
 		"$@" >/dev/null 2>&1 && return 0
 		sleep 0.05
 	done

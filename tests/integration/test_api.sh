@@ -11,11 +11,12 @@ sn_start -c -a "$SN_API" "$CPID"
 ok "API socket is mode 0600"
 
 # Servers inside the container: a TCP echo on 80, a UDP echo on 53.
-nsx socat TCP-LISTEN:80,reuseaddr,fork EXEC:cat &
+nsx socat -t 30 TCP-LISTEN:80,reuseaddr,fork EXEC:cat &
 SN_PIDS+=($!)
-nsx socat UDP-RECVFROM:53,fork EXEC:cat &
+nsx python3 "$UDPPEER" echo 53 &
 SN_PIDS+=($!)
 wait_for nsx sh -c 'ss -ltn | grep -q ":80 "' || fail "TCP server did not start"
+wait_for nsx sh -c 'ss -Hlun | grep -q ":53 "' || fail "UDP server did not start"
 
 r=$(api '{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"127.0.0.1","host_port":8080,"guest_port":80}}')
 [ "$r" = '{"return":{"id":1}}' ] || fail "add tcp: $r"
@@ -26,14 +27,14 @@ want='{"entries":[{"id":1,"proto":"tcp","host_addr":"127.0.0.1","host_port":8080
 [ "$r" = "$want" ] || fail "list: $r"
 ok "add_hostfwd and list_hostfwd replies as slirp4netns's"
 
-r=$(echo hello-tcp | timeout 10 socat -T5 - TCP:127.0.0.1:8080)
+r=$(echo hello-tcp | timeout 60 socat -t 30 -T 30 - TCP:127.0.0.1:8080)
 [ "$r" = hello-tcp ] || fail "TCP through the forward: '$r'"
-r=$(echo hello-udp | timeout 10 socat -T2 - UDP:127.0.0.1:5353)
+r=$(echo hello-udp | timeout 60 python3 "$UDPPEER" send 127.0.0.1 5353)
 [ "$r" = hello-udp ] || fail "UDP through the forward: '$r'"
 ok "TCP and UDP round trips through the forwards"
 
 head -c 16M /dev/urandom >"$SN_WORK/big"
-nsx_recv=$(timeout 60 socat -T10 - TCP:127.0.0.1:8080 <"$SN_WORK/big" | sha256sum)
+nsx_recv=$(timeout 60 socat -t 30 -T 30 - TCP:127.0.0.1:8080 <"$SN_WORK/big" | sha256sum)
 [ "$nsx_recv" = "$(sha256sum <"$SN_WORK/big")" ] || fail "16 MiB echoed through the forward differs"
 ok "16 MiB echoed byte-exact through the TCP forward"
 
@@ -52,7 +53,7 @@ r=$(head -c 5000 /dev/zero | tr '\0' ' ' | timeout 10 ncat -U "$SN_API" || true)
 timeout 10 ncat -U "$SN_API" </dev/null >/dev/null || true
 printf '{"execute":"list_ho' | timeout 10 ncat -U "$SN_API" >/dev/null || true
 [ "$(api '{"execute":"list_hostfwd"}')" = "$want" ] || fail "forwards changed by bad requests"
-r=$(echo still-here | timeout 10 socat -T5 - TCP:127.0.0.1:8080)
+r=$(echo still-here | timeout 60 socat -t 30 -T 30 - TCP:127.0.0.1:8080)
 [ "$r" = still-here ] || fail "forward broken after bad requests"
 ok "bad requests refused; forwards intact"
 

@@ -75,7 +75,7 @@ expect_err 3 "Connection refused (nothing listens there" -a "$SN_WORK/stale.sock
 ok "an unreachable daemon exits 3, naming the socket and the cause"
 
 # --- peers that are not slirpnetd: a reply that is no JSON, and none at all
-bg socat UNIX-LISTEN:"$SN_WORK/garbage.sock",fork SYSTEM:'cat >/dev/null; echo garbage'
+bg socat -t 30 UNIX-LISTEN:"$SN_WORK/garbage.sock",fork SYSTEM:'cat >/dev/null; echo garbage'
 wait_for test -S "$SN_WORK/garbage.sock" || fail "garbage server did not start"
 expect_err 3 "the daemon's reply is not valid: not JSON" -a "$SN_WORK/garbage.sock" list
 bg socat -t 30 UNIX-LISTEN:"$SN_WORK/mute.sock",fork SYSTEM:'sleep 60'
@@ -83,15 +83,15 @@ wait_for test -S "$SN_WORK/mute.sock" || fail "mute server did not start"
 t0=$(date +%s)
 expect_err 3 "no answer within 10 s" -a "$SN_WORK/mute.sock" info
 t=$(($(date +%s) - t0))
-[ "$t" -ge 9 ] && [ "$t" -le 15 ] || fail "timed out after ${t}s, not 10"
+[ "$t" -ge 9 ] && [ "$t" -le 30 ] || fail "timed out after ${t}s, not 10 (plus start-up, at most 20 s on a loaded machine)"
 ok "an invalid reply and a silent peer (after ${t}s) exit 3"
 
 # --- the daemon, with a TCP echo on 80 and a UDP echo on 53 in the container
 sn_container
 SN_API="$SN_WORK/api.sock"
 sn_start -c -a "$SN_API" "$CPID"
-bg nsx socat TCP-LISTEN:80,reuseaddr,fork EXEC:cat
-bg nsx socat UDP-RECVFROM:53,fork EXEC:cat
+bg nsx socat -t 30 TCP-LISTEN:80,reuseaddr,fork EXEC:cat
+bg nsx python3 "$UDPPEER" echo 53
 wait_for nsx sh -c 'ss -Hltn | grep -q ":80 "' || fail "TCP server did not start"
 wait_for nsx sh -c 'ss -Hlun | grep -q ":53 "' || fail "UDP server did not start"
 
@@ -128,16 +128,16 @@ expect 0 -a "$SN_API" --json list
 ok "list: the table, and --json verbatim"
 
 # --- data through the forwards added above
-r=$(echo hello-tcp | timeout 10 socat -T5 - TCP:127.0.0.1:8080)
+r=$(echo hello-tcp | timeout 60 socat -t 30 -T 30 - TCP:127.0.0.1:8080)
 [ "$r" = hello-tcp ] || fail "TCP through forward 1: '$r'"
-r=$(echo hello-udp | timeout 10 socat -T2 - UDP:127.0.0.1:5353)
+r=$(echo hello-udp | timeout 60 python3 "$UDPPEER" send 127.0.0.1 5353)
 [ "$r" = hello-udp ] || fail "UDP through forward 2: '$r'"
-r=$(echo hello-ip6 | timeout 10 socat -T5 - 'TCP:[::1]:8081')
+r=$(echo hello-ip6 | timeout 60 socat -t 30 -T 30 - 'TCP:[::1]:8081')
 [ "$r" = hello-ip6 ] || fail "TCP through forward 3 ([::1]): '$r'"
-r=$(echo hello-slirp | timeout 10 socat -T5 - TCP:127.0.0.1:8082)
+r=$(echo hello-slirp | timeout 60 socat -t 30 -T 30 - TCP:127.0.0.1:8082)
 [ "$r" = hello-slirp ] || fail "TCP through forward 4 (slirp): '$r'"
 head -c 4M /dev/urandom >"$SN_WORK/big"
-sn_echo_check "4 MiB through forward 1" "$SN_WORK/big" socat -T10 - TCP:127.0.0.1:8080
+sn_echo_check "4 MiB through forward 1" "$SN_WORK/big" socat -t 30 -T 30 - TCP:127.0.0.1:8080
 ok "TCP, UDP, IPv6 and slirp-mode forwards added by slirpnetd-ctl carry data"
 
 # --- stats and info (daemons older than get_stats/get_info refuse them)
@@ -194,7 +194,7 @@ SLIRPNETD_API_SOCKET=$SN_API expect 0 remove 4
 expect 0 -a "$SN_API" --json list
 [ "$(jq -c '[.entries[].id]' <<<"$OUT")" = '[2,3,5]' ] || fail "after remove: $OUT"
 timeout 5 socat -T2 - TCP:127.0.0.1:8080 </dev/null 2>/dev/null && fail "port 8080 still forwarded after remove"
-r=$(echo still-here | timeout 10 socat -T5 - 'TCP:[::1]:8081')
+r=$(echo still-here | timeout 60 socat -t 30 -T 30 - 'TCP:[::1]:8081')
 [ "$r" = still-here ] || fail "forward 3 broken by removing others: '$r'"
 ok "remove stops the forward, leaves the others"
 

@@ -16,13 +16,14 @@ SN_PIDS+=($DNS)
 udp53() { ss -Hlun 'sport = :53' | grep -q .; }
 wait_for udp53 || fail "the stub resolver is not listening on 127.0.0.1:53: $(cat "$SN_WORK/dns.log" 2>/dev/null)"
 
-# lookup SERVER: ask SERVER for probe.slirpnetd.test's A record from the
-# container (5 s at most)
-lookup() { nsx timeout 5 busybox nslookup -type=a probe.slirpnetd.test "$1" 2>&1; }
+# lookup SERVER [SECONDS]: ask SERVER for probe.slirpnetd.test's A record
+# from the container (30 s at most, or SECONDS: where no answer is the
+# expected outcome)
+lookup() { nsx timeout "${2:-30}" busybox nslookup -type=a probe.slirpnetd.test "$1" 2>&1; }
 # answered OUTPUT: the answer is the stub's 10.9.8.7
 answered() { grep -Eq '^Address:[[:space:]]+10\.9\.8\.7$' <<<"$1"; }
 
-out=$(timeout 5 busybox nslookup -type=a probe.slirpnetd.test 127.0.0.1 2>&1) && answered "$out" || fail "the stub itself does not answer: $out"
+out=$(timeout 30 busybox nslookup -type=a probe.slirpnetd.test 127.0.0.1 2>&1) && answered "$out" || fail "the stub itself does not answer: $out"
 ok "the stub resolver answers probe.slirpnetd.test on 127.0.0.1"
 
 sn_container
@@ -36,7 +37,7 @@ ok "10.0.2.3 resolves probe.slirpnetd.test to 10.9.8.7 through the host's namese
 sn_container
 sn_start -c --disable-dns "$CPID"
 grep -q 'DNS: *(disabled)' "$SN_LOG" || fail "the banner does not show DNS disabled"
-if out=$(lookup 10.0.2.3); then
+if out=$(lookup 10.0.2.3 5); then
 	fail "--disable-dns: the query to 10.0.2.3 succeeded: $out"
 fi
 answered "$out" && fail "--disable-dns: 10.0.2.3 still answered: $out"

@@ -25,7 +25,7 @@ sn_start -c -a "$SN_API" "$CPID"
 HELPER=$(pgrep -P "$SN_PID" || true)
 [ -n "$HELPER" ] && [ "$(cat /proc/"$HELPER"/comm)" = slirpnetd-ns ] || fail "no namespace helper under $SN_PID"
 kill -9 "$HELPER"
-sn_wait_exit "$SN_PID" 10
+sn_wait_exit "$SN_PID"
 [ "$SN_RC" = 1 ] || fail "exit status $SN_RC after the helper was killed, not 1"
 grep -q "namespace helper (PID $HELPER) ended (killed by signal 9" "$SN_LOG" || fail "no message naming the helper: $(tail -3 "$SN_LOG")"
 [ ! -e "$SN_API" ] || fail "the API socket was left behind"
@@ -40,9 +40,9 @@ add '"proto":"tcp","host_addr":"127.0.0.1","host_port":17001,"guest_port":7000'
 coproc CONN { timeout 30 socat - TCP:127.0.0.1:17001; }
 SN_PIDS+=($CONN_PID)
 echo ping >&"${CONN[1]}"
-read -r -t 10 line <&"${CONN[0]}" && [ "$line" = ping ] || fail "no echo before the container went"
+read -r -t 30 line <&"${CONN[0]}" && [ "$line" = ping ] || fail "no echo before the container went"
 kill -9 "$CPID"
-sn_wait_exit "$SN_PID" 10
+sn_wait_exit "$SN_PID"
 [ "$SN_RC" = 0 ] || fail "exit status $SN_RC when the container went, not 0"
 [ ! -e "$SN_API" ] || fail "the API socket was left behind"
 ok "container gone with a connection open: clean exit, socket removed"
@@ -63,21 +63,21 @@ add '"proto":"tcp","host_addr":"127.0.0.1","host_port":17002,"guest_port":7000'
 coproc KEEP { timeout 60 socat - TCP:127.0.0.1:17002; }
 SN_PIDS+=($KEEP_PID)
 echo first >&"${KEEP[1]}"
-read -r -t 10 line <&"${KEEP[0]}" && [ "$line" = first ] || fail "no echo on the first connection"
+read -r -t 30 line <&"${KEEP[0]}" && [ "$line" = first ] || fail "no echo on the first connection"
 pile=()
 for i in $(seq 60); do
 	exec {fd}<>/dev/tcp/127.0.0.1/17002 || break
 	pile+=("$fd")
 done
-sleep 1
+wait_for grep -qi 'too many open files' "$SN_LOG" || fail "the fd shortage was not logged"
 kill -0 "$SN_PID" || fail "the daemon died at the fd limit"
 echo second >&"${KEEP[1]}"
-read -r -t 10 line <&"${KEEP[0]}" && [ "$line" = second ] || fail "the open connection stopped at the fd limit"
+read -r -t 30 line <&"${KEEP[0]}" && [ "$line" = second ] || fail "the open connection stopped at the fd limit"
 api '{"execute":"list_hostfwd"}' | grep -q '"entries"' || fail "the API stopped answering at the fd limit"
 n=$(grep -c 'Too many open files\|too many open files' "$SN_LOG" || true)
 [ "$n" -ge 1 ] && [ "$n" -le 3 ] || fail "the fd shortage was logged $n times: $(tail -5 "$SN_LOG")"
 for fd in "${pile[@]}"; do exec {fd}>&-; done
-wait_for sh -c '[ "$(echo back | timeout 3 socat - TCP:127.0.0.1:17002)" = back ]' ||
+wait_for sh -c '[ "$(echo back | timeout 15 socat -t 10 - TCP:127.0.0.1:17002)" = back ]' ||
 	fail "no recovery once fds were free"
 ok "fd limit 64: ${#pile[@]} clients piled in, logged $n time(s), the open connection and the API kept working, recovered"
 
@@ -85,7 +85,8 @@ ok "fd limit 64: ${#pile[@]} clients piled in, logged $n time(s), the open conne
 # (datagrams below the MTU: test_guard.sh sends a burst of fragmented ones,
 # which crashes libslirp 4.7.0 unguarded, slirp4netns with it)
 # while a forward carries 16 MiB: the data arrives intact, the API answers
-# within a second
+# within 10 s (a bound for a starved API, not a measurement: a sanitizer
+# build on a loaded machine takes a good part of a second)
 sn_container
 echo_server
 SN_API="$SN_WORK/d.sock"
@@ -102,7 +103,7 @@ got=$(timeout 60 socat -t 30 TCP:127.0.0.1:17003 - <"$SN_WORK/data" | sha256sum 
 t0=$(date +%s%N)
 api '{"execute":"get_stats"}' | grep -q '"bytes_to_guest":16777216' || fail "get_stats under the flood: $(api '{"execute":"get_stats"}')"
 ms=$((($(date +%s%N) - t0) / 1000000))
-[ "$ms" -lt 1000 ] || fail "the API took $ms ms under the flood"
+[ "$ms" -lt 10000 ] || fail "the API took $ms ms under the flood"
 kill -0 "$SN_PID" || fail "the daemon died under the flood"
 ok "flood at 10.0.2.2: 16 MiB intact, the API answered in $ms ms"
 sn_done

@@ -32,42 +32,41 @@ stat_of() {
 	api '{"execute":"get_stats"}' | jq -r ".return.entries[] | select(.id == $1) | .$2"
 }
 
-# A UDP server in the container answering each datagram with a prefix
-# ("peer" answers with the sender's address instead).
+# A UDP server in the container answering each datagram with "echo:" and
+# the datagram ("peer" answers with the sender's address instead).
 udp_server() {
-	nsx perl -MIO::Socket::INET -e '
-		my ($port, $mode) = @ARGV;
-		my $s = IO::Socket::INET->new(LocalPort => $port, Proto => "udp") or die "$!";
-		while (1) {
-			my $peer = $s->recv(my $d, 65536) // next;
-			my $out = $mode eq "peer" ? $s->peerhost . ":" . $s->peerport . "\n" : "echo:$d";
-			$s->send($out, 0, $peer);
-		}' "$@"
+	if [ "${2:-}" = peer ]; then
+		nsx python3 "$UDPPEER" echo "$1" --peer
+	else
+		nsx python3 "$UDPPEER" echo "$1" --prefix echo:
+	fi
 }
 
 # udp_ask SRC SPORT PORT: from SRC:SPORT, one datagram to SRC:PORT; print
-# the first reply (waiting up to 5 s; sent once more, noted, if none came
-# within 2.5 s) and nothing if none comes
+# the first reply, and nothing if none comes within 30 s. Sent again every
+# 5 s until then, each time noted: it is the first datagram of a flow,
+# whose reply route the daemon sets up as it arrives.
 udp_ask() {
-	timeout 10 python3 -c '
-import socket, sys
+	timeout 60 python3 -c '
+import socket, sys, time
 src, sport, port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((src, sport))
 s.connect((src, port))
-for wait in (2.5, 2.5):
+end = time.monotonic() + 30
+while time.monotonic() < end:
     s.send(b"x\n")
-    s.settimeout(wait)
+    s.settimeout(5)
     try:
         print(s.recv(65536).decode().strip())
         break
     except socket.timeout:
-        print("note: no reply within 2.5 s", file=sys.stderr)
+        print("note: no reply within 5 s", file=sys.stderr)
 ' "$@"
 }
 
 # --- TCP: 32 MiB each way, byte-exact
-bg nsx socat TCP-LISTEN:8080,fork,reuseaddr EXEC:cat
+bg nsx socat -t 30 TCP-LISTEN:8080,fork,reuseaddr EXEC:cat
 listening 8080
 ECHO=$(add '"proto":"tcp","host_addr":"127.0.0.1","host_port":18080,"guest_port":8080')
 head -c 32M /dev/urandom >"$SN_WORK/big"
@@ -79,7 +78,7 @@ got=$(timeout 60 socat -t 30 TCP:127.0.0.1:18080 - <"$SN_WORK/big" | sha256sum |
 ok "TCP: 32 MiB echoed byte-exact; get_stats counted both ways"
 
 # --- half-close, client first: the guest reads to EOF, then answers
-bg nsx socat TCP-LISTEN:8081,fork,reuseaddr SYSTEM:sha256sum
+bg nsx socat -t 30 TCP-LISTEN:8081,fork,reuseaddr SYSTEM:sha256sum
 listening 8081
 add '"proto":"tcp","host_addr":"127.0.0.1","host_port":18081,"guest_port":8081' >/dev/null
 got=$(timeout 30 socat -t 20 TCP:127.0.0.1:18081 - <"$SN_WORK/big" | cut -d' ' -f1)
@@ -97,7 +96,20 @@ bg nsx perl -MIO::Socket::INET -e '
 	}' "$SN_WORK/count"
 listening 8082
 add '"proto":"tcp","host_addr":"127.0.0.1","host_port":18082,"guest_port":8082' >/dev/null
-got=$( (sleep 0.5; head -c 1M /dev/zero) | timeout 30 socat -t 20 TCP:127.0.0.1:18082 -)
+# the client reads to the guest's EOF, and only then sends its 1 MiB
+got=$(timeout 60 python3 -c '
+import socket
+s = socket.create_connection(("127.0.0.1", 18082), timeout=50)
+got = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    got += d
+s.sendall(bytes(1 << 20))
+s.shutdown(socket.SHUT_WR)
+print(got.decode().strip())
+')
 [ "$got" = hello ] || fail "half-close (guest first): got \"$got\""
 wait_for test -s "$SN_WORK/count" || fail "the guest never finished counting"
 [ "$(cat "$SN_WORK/count")" = 1048576 ] || fail "the guest counted $(cat "$SN_WORK/count") bytes after its shutdown, not 1048576"
@@ -118,11 +130,11 @@ ok "a closed guest port: the client's connection is reset, errors=$(stat_of "$RE
 coproc CONN { timeout 60 socat - TCP:127.0.0.1:18080; }
 SN_PIDS+=($CONN_PID)
 echo one >&"${CONN[1]}"
-read -r -t 10 line <&"${CONN[0]}" && [ "$line" = one ] || fail "open connection: no echo before removal"
+read -r -t 30 line <&"${CONN[0]}" && [ "$line" = one ] || fail "open connection: no echo before removal"
 r=$(api "{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":$ECHO}}")
 [ "$r" = '{"return":{}}' ] || fail "remove_hostfwd: $r"
 echo two >&"${CONN[1]}"
-read -r -t 10 line <&"${CONN[0]}" && [ "$line" = two ] || fail "the open connection died with its forward"
+read -r -t 30 line <&"${CONN[0]}" && [ "$line" = two ] || fail "the open connection died with its forward"
 if timeout 5 socat - TCP:127.0.0.1:18080 <<<x >/dev/null 2>&1; then fail "a new connection got through a removed forward"; fi
 [ "$(api '{"execute":"list_hostfwd"}' | jq ".entries[] | select(.id == $ECHO)")" = "" ] || fail "removed forward still listed"
 exec {CONN[1]}>&-
@@ -134,11 +146,13 @@ listening 5353 udp
 UDP=$(add '"proto":"udp","host_addr":"127.0.0.1","host_port":15353,"guest_port":5353')
 clients=()
 for i in 1 2 3 4 5 6; do
-	(for j in 1 2 3; do echo "client $i datagram $j"; sleep 0.1; done) |
-		timeout 10 socat -t 2 - UDP:127.0.0.1:15353 >"$SN_WORK/udp.$i" &
+	printf 'client %s datagram %s\n' "$i" 1 "$i" 2 "$i" 3 |
+		timeout 100 python3 "$UDPPEER" send 127.0.0.1 15353 >"$SN_WORK/udp.$i" &
 	clients+=($!)
 done
-wait "${clients[@]}"
+for c in "${clients[@]}"; do
+	wait "$c" || fail "a UDP client failed (status $?)"
+done
 for i in 1 2 3 4 5 6; do
 	printf 'echo:client %s datagram %s\n' "$i" 1 "$i" 2 "$i" 3 | cmp -s - "$SN_WORK/udp.$i" ||
 		fail "UDP client $i got: $(cat "$SN_WORK/udp.$i")"
@@ -147,12 +161,12 @@ done
 ok "UDP: 6 clients, 3 datagrams each, every reply to its own client; 6 flows"
 
 # --- IPv6 host address, and the same port on both families
-bg nsx socat TCP-LISTEN:8090,fork,reuseaddr SYSTEM:'echo guest'
+bg nsx socat -t 30 TCP-LISTEN:8090,fork,reuseaddr SYSTEM:'echo guest'
 listening 8090
 add '"proto":"tcp","host_addr":"::1","host_port":18090,"guest_port":8090' >/dev/null
 add '"proto":"tcp","host_addr":"0.0.0.0","host_port":18090,"guest_port":8090' >/dev/null
-[ "$(timeout 10 socat - 'TCP6:[::1]:18090' </dev/null)" = guest ] || fail "no answer through [::1]:18090"
-[ "$(timeout 10 socat - TCP4:127.0.0.1:18090 </dev/null)" = guest ] || fail "no answer through 127.0.0.1:18090"
+[ "$(timeout 60 socat -t 30 - 'TCP6:[::1]:18090' </dev/null)" = guest ] || fail "no answer through [::1]:18090"
+[ "$(timeout 60 socat -t 30 - TCP4:127.0.0.1:18090 </dev/null)" = guest ] || fail "no answer through 127.0.0.1:18090"
 api '{"execute":"list_hostfwd"}' | jq -e '.entries[] | select(.host_addr == "::1" and .host_port == 18090)' >/dev/null ||
 	fail "list_hostfwd does not show [::1]:18090"
 ok "IPv6 host address [::1] and 0.0.0.0 on the same port both forward"
@@ -161,7 +175,7 @@ ok "IPv6 host address [::1] and 0.0.0.0 on the same port both forward"
 bg nsx "$FWDTOOL" proxy-server 8083
 listening 8083
 add '"proto":"tcp","host_addr":"127.0.0.1","host_port":18083,"guest_port":8083,"proxy_protocol":true' >/dev/null
-got=$(timeout 10 socat - TCP:127.0.0.1:18083,bind=127.0.0.1:40001 </dev/null)
+got=$(timeout 60 socat -t 30 - TCP:127.0.0.1:18083,bind=127.0.0.1:40001 </dev/null)
 [ "$got" = "PROXY v2 127.0.0.1:40001 127.0.0.1:18083" ] || fail "PROXY header: $got"
 r=$(api '{"execute":"add_hostfwd","arguments":{"proto":"udp","host_port":18084,"guest_port":1,"proxy_protocol":true}}')
 grep -q "TCP forwards only" <<<"$r" || fail "proxy_protocol on UDP: $r"
@@ -170,15 +184,15 @@ ok "PROXY v2: the guest reads \"$got\"; refused for UDP"
 # --- source_ip: the guest sees the client's own address
 # a host address outside 127.0.0.0/8, which the namespace does not have
 ip addr add 198.51.100.1/32 dev lo
-bg nsx socat TCP-LISTEN:8085,fork,reuseaddr SYSTEM:'echo $SOCAT_PEERADDR $SOCAT_PEERPORT'
+bg nsx socat -t 30 TCP-LISTEN:8085,fork,reuseaddr SYSTEM:'echo $SOCAT_PEERADDR $SOCAT_PEERPORT'
 listening 8085
 add '"proto":"tcp","host_port":18085,"guest_port":8085,"source_ip":true' >/dev/null
 add '"proto":"tcp","host_port":18086,"guest_port":8085' >/dev/null
 for src in 127.0.0.1 127.0.0.2 198.51.100.1; do
-	got=$(timeout 10 socat - TCP:$src:18085,bind=$src:40002 </dev/null)
+	got=$(timeout 60 socat -t 30 - TCP:$src:18085,bind=$src:40002 </dev/null)
 	[ "$got" = "$src 40002" ] || fail "source_ip TCP from $src: the guest saw \"$got\""
 done
-got=$(timeout 10 socat - TCP:127.0.0.2:18086,bind=127.0.0.2 </dev/null)
+got=$(timeout 60 socat -t 30 - TCP:127.0.0.2:18086,bind=127.0.0.2 </dev/null)
 [ "${got%% *}" = 10.0.2.100 ] || fail "without source_ip the guest saw \"$got\", not 10.0.2.100"
 bg udp_server 5354 peer
 listening 5354 udp
@@ -204,10 +218,10 @@ sn_container
 SN_API="$SN_WORK/api2.sock"
 SN_LOG="$SN_WORK/slirpnetd2.log"
 sn_start -c --keep-source-ip --busy-poll=200 --udp-timeout=1 -a "$SN_API" "$CPID"
-bg nsx socat TCP-LISTEN:8085,fork,reuseaddr SYSTEM:'echo $SOCAT_PEERADDR $SOCAT_PEERPORT'
+bg nsx socat -t 30 TCP-LISTEN:8085,fork,reuseaddr SYSTEM:'echo $SOCAT_PEERADDR $SOCAT_PEERPORT'
 listening 8085
 add '"proto":"tcp","host_port":28085,"guest_port":8085' >/dev/null
-got=$(timeout 10 socat - TCP:127.0.0.2:28085,bind=127.0.0.2:40004 </dev/null)
+got=$(timeout 60 socat -t 30 - TCP:127.0.0.2:28085,bind=127.0.0.2:40004 </dev/null)
 [ "$got" = "127.0.0.2 40004" ] || fail "--keep-source-ip: the guest saw \"$got\""
 api '{"execute":"list_hostfwd"}' | jq -e '.entries[0].source_ip == true' >/dev/null || fail "--keep-source-ip: not listed"
 # A spinning thread would use all 2 s (200 ticks at 100 Hz). A tick is
@@ -225,16 +239,18 @@ ok "--keep-source-ip: the guest saw $got; with --busy-poll=200 the idle daemon u
 bg udp_server 5355
 listening 5355 udp
 UDP2=$(add '"proto":"udp","host_addr":"127.0.0.1","host_port":25355,"guest_port":5355')
-coproc UDPC { timeout 30 socat - UDP:127.0.0.1:25355,bind=127.0.0.1:40005; }
+coproc UDPC { timeout 90 python3 "$UDPPEER" send 127.0.0.1 25355 --bind 127.0.0.1 --bind-port 40005; }
 SN_PIDS+=($UDPC_PID)
 echo first >&"${UDPC[1]}"
-read -r -t 10 line <&"${UDPC[0]}" && [ "$line" = echo:first ] || fail "--udp-timeout: no first reply"
-[ "$(stat_of "$UDP2" connections_open)" = 1 ] || fail "--udp-timeout: flows open: $(stat_of "$UDP2" connections_open)"
+read -r -t 30 line <&"${UDPC[0]}" && [ "$line" = echo:first ] || fail "--udp-timeout: no first reply"
+# (opened: counted in connections_total; whether it is still open depends
+# on how long this check takes, as the flow may idle out after 1 s)
+[ "$(stat_of "$UDP2" connections_total)" = 1 ] || fail "--udp-timeout: flows opened: $(stat_of "$UDP2" connections_total), not 1"
 wait_for sh -c "[ \"\$(printf '%s' '{\"execute\":\"get_stats\"}' | timeout 5 ncat -U '$SN_API' |
 	jq '.return.entries[] | select(.id == $UDP2) | .connections_open')\" = 0 ]" ||
-	fail "--udp-timeout=1: the idle flow is still open after 10 s"
+	fail "--udp-timeout=1: the idle flow is still open after 30 s"
 echo second >&"${UDPC[1]}"
-read -r -t 10 line <&"${UDPC[0]}" && [ "$line" = echo:second ] || fail "--udp-timeout: no reply after the flow expired"
+read -r -t 30 line <&"${UDPC[0]}" && [ "$line" = echo:second ] || fail "--udp-timeout: no reply after the flow expired"
 [ "$(stat_of "$UDP2" connections_total)" = 2 ] || fail "--udp-timeout: flows opened: $(stat_of "$UDP2" connections_total), not 2"
 exec {UDPC[1]}>&-
 ok "--udp-timeout=1: the idle flow closed; the client's next datagram opened another"

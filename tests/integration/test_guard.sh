@@ -55,16 +55,27 @@ EOF
 }
 
 # send_urgent ADDR PORT: from the guest, send "before-", "U" as urgent data
-# (MSG_OOB sets URG and the urgent pointer), then "-after", each flushed
+# (MSG_OOB sets URG and the urgent pointer), then "-after", each in a
+# segment of its own: the next is sent once the last is acknowledged (the
+# socket's send queue, SIOCOUTQ, is empty)
 send_urgent() {
-	nsx timeout 20 perl -MIO::Socket::IP -MSocket=:DEFAULT,IPPROTO_TCP,TCP_NODELAY -e '
+	nsx timeout 60 perl -MIO::Socket::IP -MSocket=:DEFAULT,IPPROTO_TCP,TCP_NODELAY -e '
 		my $s = IO::Socket::IP->new(PeerHost => $ARGV[0], PeerPort => $ARGV[1],
 			Proto => "tcp") or die "connect: $@\n";
 		setsockopt($s, IPPROTO_TCP, TCP_NODELAY, 1) or die "nodelay: $!\n";
+		sub acked {
+			for (1 .. 5000) {
+				my $n = pack("i", 0);
+				ioctl($s, 0x5411, $n) or die "SIOCOUTQ: $!\n";
+				return if unpack("i", $n) == 0;
+				select(undef, undef, undef, 0.01);
+			}
+			die "data not acknowledged within 50 s\n";
+		}
 		$s->send("before-") or die "send: $!\n";
-		select(undef, undef, undef, 0.2);
+		acked();
 		$s->send("U", MSG_OOB) or die "send MSG_OOB: $!\n";
-		select(undef, undef, undef, 0.2);
+		acked();
 		$s->send("-after") or die "send: $!\n";
 		shutdown($s, 1);
 		1 while sysread($s, my $buf, 4096);
@@ -76,7 +87,7 @@ check_urgent() {
 	local how=$1 out="$SN_WORK/recv.$4" got
 	receiver "$2" "$4" "$out"
 	send_urgent "$3" "$4" || fail "$how: the sender in the guest failed"
-	sn_wait_exit "$RECV_PID" 20
+	sn_wait_exit "$RECV_PID" 60
 	[ "$SN_RC" = 0 ] || fail "$how: the receiver failed (exit status $SN_RC)"
 	got=$(cat "$out")
 	[ "$got" = $'before-U-after\noob=no' ] ||
@@ -100,11 +111,11 @@ wait_for global6 || fail "no fd00::/64 address on tap0 within 10 s: $(nsx ip -6 
 check_urgent "IPv6" ::1 fd00::2 7102
 
 # ... and ordinary traffic still flows
-socat TCP-LISTEN:7103,bind=127.0.0.1,reuseaddr,fork EXEC:cat &
+socat -t 30 TCP-LISTEN:7103,bind=127.0.0.1,reuseaddr,fork EXEC:cat &
 SN_PIDS+=($!)
 wait_for listening 7103 || fail "echo server did not start"
 msg="plain-$RANDOM"
-out=$(printf '%s\n' "$msg" | nsx timeout 15 socat -t 5 -T 10 - TCP:10.0.2.2:7103) ||
+out=$(printf '%s\n' "$msg" | nsx timeout 60 socat -t 30 -T 30 - TCP:10.0.2.2:7103) ||
 	fail "TCP echo via 10.0.2.2 failed after the urgent data"
 [ "$out" = "$msg" ] || fail "TCP echo: sent '$msg', got '$out'"
 kill -0 "$SN_PID" 2>/dev/null || fail "slirpnetd is not running"

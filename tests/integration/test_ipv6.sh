@@ -21,11 +21,11 @@ ok "IPv6 default route via the router's link-local address"
 nsx ping -6 -c 1 -W 5 fd00::2 >/dev/null || fail "cannot ping the IPv6 gateway fd00::2"
 ok "ping fd00::2"
 
-socat 'TCP6-LISTEN:7006,bind=[::1],reuseaddr,fork' EXEC:cat &
+socat -t 30 'TCP6-LISTEN:7006,bind=[::1],reuseaddr,fork' EXEC:cat &
 SN_PIDS+=($!)
 wait_for listening 7006 || fail "TCP6 echo server did not start"
 msg="tcp6-$RANDOM-$RANDOM"
-out=$(printf '%s\n' "$msg" | nsx timeout 15 socat -t 5 -T 10 - 'TCP6:[fd00::2]:7006') ||
+out=$(printf '%s\n' "$msg" | nsx timeout 60 socat -t 30 -T 30 - 'TCP6:[fd00::2]:7006') ||
 	fail "TCP round trip via [fd00::2]:7006 failed"
 [ "$out" = "$msg" ] || fail "TCP6 echo: sent '$msg', got '$out'"
 ok "TCP echo round trip to the host's [::1] via [fd00::2]"

@@ -41,17 +41,17 @@ transfer() {
 	ok "$how: $MIB MiB byte-exact in $FRAMES frames"
 }
 
-# udp_echo HOW SIZE TARGET: SIZE random bytes to a UDP echo server through TARGET, byte-exact back
+# udp_echo HOW SIZE HOST PORT: SIZE random bytes as one datagram to a UDP echo server at HOST:PORT, byte-exact back
 udp_echo() {
 	local how=$1 want got
 	head -c "$2" /dev/urandom >"$SN_WORK/dgram"
 	want=$(sha256sum <"$SN_WORK/dgram")
-	got=$(nsx timeout 15 socat -t 2 -b 65536 - "$3" <"$SN_WORK/dgram" | sha256sum)
+	got=$(nsx timeout 60 python3 "$UDPPEER" send --whole "$3" "$4" <"$SN_WORK/dgram" | sha256sum)
 	[ "$got" = "$want" ] || fail "$how: a $2-byte datagram did not come back byte-exact"
 	ok "$how: $2-byte datagram echoed byte-exact"
 }
 
-socat -b 65536 UDP-RECVFROM:7102,bind=127.0.0.1,fork EXEC:cat &
+python3 "$UDPPEER" echo 7102 --bind 127.0.0.1 &
 SN_PIDS+=($!)
 wait_for bash -c "ss -Huln 'sport = :7102' | grep -q ." || fail "UDP echo server did not start"
 
@@ -84,12 +84,12 @@ transfer down "IPv6 TCP download, MTU 1500, offloads" 7107 'TCP6-LISTEN:7107,bin
 
 # UDP: the checksum the guest left partial is completed (libslirp drops a wrong one); 8000 bytes
 # are fragmented by the guest, which checksums before fragmenting
-for n in 1 1000 1472 8000; do udp_echo "UDP, offloads" "$n" UDP:10.0.2.2:7102; done
+for n in 1 1000 1472 8000; do udp_echo "UDP, offloads" "$n" 10.0.2.2 7102; done
 nsx ping -c 1 -W 5 10.0.2.2 >/dev/null || fail "ping through an offloading tap failed"
 ok "ping through an offloading tap"
 grep -q "dropped a frame" "$SN_LOG" && fail "frames were dropped: $(grep 'dropped a frame' "$SN_LOG")"
 kill "$SN_PID"
-sn_wait_exit "$SN_PID" 10
+sn_wait_exit "$SN_PID"
 
 # MTU 65520 with libslirp's TCP: the guest's segments are large already, no offloads
 sn_container
@@ -98,7 +98,7 @@ nsx ip -d link show tap0 | grep -q 'vnet_hdr off' || fail "MTU 65520: tap0 has t
 ok "MTU 65520, --tcp-path=slirp: tap0 carries no virtio-net header"
 transfer up "IPv4 TCP, MTU 65520, no offloads" 7105 TCP-LISTEN:7105,bind=127.0.0.1,reuseaddr TCP:10.0.2.2:7105
 kill "$SN_PID"
-sn_wait_exit "$SN_PID" 10
+sn_wait_exit "$SN_PID"
 
 # MTU 65520 with the TCP flow engine: offloads at every MTU (its frames need no checksum from us)
 sn_container
@@ -122,5 +122,5 @@ transfer up "IPv4 TCP, MTU 1500, --disable-offload" 7104 TCP-LISTEN:7104,bind=12
 transfer down "IPv4 TCP download, MTU 1500, --disable-offload" 7108 TCP-LISTEN:7108,bind=127.0.0.1,reuseaddr \
 	TCP:10.0.2.2:7108
 [ "$FRAMES" -ge 11492 ] || fail "--disable-offload: the guest took $FRAMES frames for $MIB MiB"
-udp_echo "UDP, --disable-offload" 1000 UDP:10.0.2.2:7102
+udp_echo "UDP, --disable-offload" 1000 10.0.2.2 7102
 sn_done

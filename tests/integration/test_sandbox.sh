@@ -49,10 +49,10 @@ r=$(api '{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"127.0.
 [ "$r" = '{"return":{"id":1}}' ] || fail "add_hostfwd: $r"
 jq -e '.. | objects | select(.host_port? == 18080)' "$STATE" >/dev/null ||
 	fail "the state file does not hold the forward: $(cat "$STATE")"
-nsx socat -t 5 TCP-LISTEN:8080,reuseaddr EXEC:cat &
+nsx socat -t 30 TCP-LISTEN:8080,reuseaddr EXEC:cat &
 SN_PIDS+=($!)
 wait_for bash -c "nsenter --target $CPID --net ss -Htln 'sport = :8080' | grep -q ."
-reply=$(timeout 10 socat -t 5 - TCP:127.0.0.1:18080 <<<"through the sandbox")
+reply=$(timeout 60 socat -t 30 - TCP:127.0.0.1:18080 <<<"through the sandbox")
 [ "$reply" = "through the sandbox" ] || fail "forward reply: \"$reply\""
 nsx ping -c 1 -W 5 10.0.2.2 >/dev/null || fail "cannot ping 10.0.2.2"
 ok "the API, the state file, a TCP forward and ping work in the sandbox"

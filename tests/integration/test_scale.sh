@@ -32,7 +32,7 @@ ok "$N connections held at once through one forward, each echoed byte-exact ($st
 # They close; the daemon drops them all and keeps serving.
 wait_for sh -c "[ \"\$(printf '%s' '{\"execute\":\"get_stats\"}' | timeout 5 ncat -U '$SN_API' | jq .return.entries[0].connections_open)\" = 0 ]" ||
 	fail "connections still open after the clients left: $(api '{"execute":"get_stats"}')"
-[ "$(echo hi | timeout 10 socat - TCP:127.0.0.1:17000)" = hi ] || fail "no echo after the storm"
+[ "$(echo hi | timeout 60 socat -t 30 - TCP:127.0.0.1:17000)" = hi ] || fail "no echo after the storm"
 fds=$(ls /proc/"$SN_PID"/fd | wc -l)
 [ "$fds" -lt 64 ] || fail "the daemon holds $fds fds after all connections closed"
 ok "all closed: connections_open 0, $fds fds left, the forward still echoes"

@@ -54,17 +54,17 @@ check_tcp() {
 # check_udp: a datagram through 127.0.0.1:15353 comes back prefixed
 check_udp() {
 	local got
-	got=$(echo ping | timeout 10 socat -t 2 - UDP:127.0.0.1:15353) || true
+	got=$(echo ping | timeout 60 python3 "$UDPPEER" send 127.0.0.1 15353) || true
 	[ "$got" = echo:ping ] || fail "UDP 127.0.0.1:15353: got \"$got\""
 }
 
 # The guest's services: a TCP echo, a UDP echo, two fixed answers.
-bg nsx socat TCP-LISTEN:8080,fork,reuseaddr EXEC:cat
+bg nsx socat -t 30 TCP-LISTEN:8080,fork,reuseaddr EXEC:cat
 bg nsx perl -MIO::Socket::INET -e '
 	my $s = IO::Socket::INET->new(LocalPort => 5353, Proto => "udp") or die "$!";
 	while (1) { my $peer = $s->recv(my $d, 65536) // next; $s->send("echo:$d", 0, $peer); }'
-bg nsx socat TCP-LISTEN:8081,fork,reuseaddr SYSTEM:'echo slirp'
-bg nsx socat TCP-LISTEN:8082,fork,reuseaddr SYSTEM:'echo gone'
+bg nsx socat -t 30 TCP-LISTEN:8081,fork,reuseaddr SYSTEM:'echo slirp'
+bg nsx socat -t 30 TCP-LISTEN:8082,fork,reuseaddr SYSTEM:'echo gone'
 listening 8080
 listening 5353 udp
 listening 8081

@@ -25,7 +25,8 @@ START_TEST(default_cidr)
 	ck_assert_str_eq(ip(a.gateway, b), "10.0.2.2");
 	ck_assert_str_eq(ip(a.dns, b), "10.0.2.3");
 	ck_assert_str_eq(ip(a.guest, b), "10.0.2.100");
-	ck_assert_str_eq(ip(a.dhcp_start, b), "10.0.2.100");
+	/* slirp4netns's plan: leases from .15, -c and forwards at .100 */
+	ck_assert_str_eq(ip(a.dhcp_start, b), "10.0.2.15");
 }
 END_TEST
 
@@ -37,11 +38,12 @@ START_TEST(other_cidrs)
 	ck_assert(sn_addrs_from_cidr("192.168.77.0/25", &a, NULL));
 	ck_assert_str_eq(ip(a.guest, b), "192.168.77.100");
 	ck_assert_str_eq(ip(a.netmask, b), "255.255.255.128");
-	/* Host bits are ignored, as slirp4netns does. */
-	ck_assert(sn_addrs_from_cidr("10.8.5.77/16", &a, NULL));
+	ck_assert_str_eq(ip(a.dhcp_start, b), "192.168.77.15");
+	ck_assert(sn_addrs_from_cidr("10.8.0.0/16", &a, NULL));
 	ck_assert_str_eq(ip(a.network, b), "10.8.0.0");
 	ck_assert_str_eq(ip(a.gateway, b), "10.8.0.2");
 	ck_assert_str_eq(ip(a.guest, b), "10.8.0.100");
+	ck_assert_str_eq(ip(a.dhcp_start, b), "10.8.0.15");
 	ck_assert(sn_addrs_from_cidr("10.0.0.0/8", &a, NULL));
 	ck_assert_str_eq(ip(a.dns, b), "10.0.0.3");
 }
@@ -62,22 +64,32 @@ START_TEST(ipv6_plan)
 }
 END_TEST
 
+/* Each refusal starts with slirp4netns's words for the same input (as
+ * slirp4netns 1.2 prints them), then names the --cidr it refuses. */
 START_TEST(bad_cidrs)
 {
-	static const char *const bad[] = {
-		"",
-		"10.0.2.0",
-		"10.0.2.0/",
-		"10.0.2.0/33",
-		"10.0.2.0/26",
-		"10.0.2.0/0",
-		"10.0.2/24",
-		"foo/24",
-		"10.0.2.0/a",
-		"10.0.2.0/24/1",
-		"10.0.2.0/-1",
-		"::1/64",
-		"10.0.2.0/ 24",
+	static const struct {
+		const char *cidr, *s4nn;
+	} bad[] = {
+		{ "", "invalid CIDR: " },
+		{ "10.0.2.0", "invalid CIDR: 10.0.2.0 " },
+		{ "10.0.2.0/", "invalid CIDR: 10.0.2.0/ " },
+		{ "10.0.2.0/123", "invalid CIDR: 10.0.2.0/123 " },
+		{ "10.0.2/24", "invalid CIDR: 10.0.2/24 " },
+		{ "foo/24", "invalid CIDR: foo/24 " },
+		{ "bogus", "invalid CIDR: bogus " },
+		{ "10.0.2.0/a", "invalid CIDR: 10.0.2.0/a " },
+		{ "10.0.2.0/24/1", "invalid CIDR: 10.0.2.0/24/1 " },
+		{ "10.0.2.0/-1", "invalid CIDR: 10.0.2.0/-1 " },
+		{ "::1/64", "invalid CIDR: ::1/64 " },
+		{ "10.0.2.0/ 24", "invalid CIDR: 10.0.2.0/ 24 " },
+		{ "300.0.2.0/24", "invalid network address: 300.0.2.0 " },
+		{ "10.0.2.0/33", "prefix length needs to be 1-25 " },
+		{ "10.0.2.0/26", "prefix length needs to be 1-25 " },
+		{ "10.0.2.0/0", "prefix length needs to be 1-25 " },
+		{ "10.0.2.1/24", "CIDR needs to be a network address like "
+				 "10.0.2.0/24, not like 10.0.2.100/24 " },
+		{ "10.8.5.77/16", "CIDR needs to be a network address like " },
 	};
 	struct sn_addrs a;
 	size_t i;
@@ -85,11 +97,15 @@ START_TEST(bad_cidrs)
 	for (i = 0; i < G_N_ELEMENTS(bad); i++) {
 		GError *err = NULL;
 
-		ck_assert_msg(!sn_addrs_from_cidr(bad[i], &a, &err), "%s",
-			      bad[i]);
+		ck_assert_msg(!sn_addrs_from_cidr(bad[i].cidr, &a, &err), "%s",
+			      bad[i].cidr);
 		ck_assert_ptr_nonnull(err);
-		ck_assert_msg(strstr(err->message, "--cidr="), "%s",
-			      err->message);
+		ck_assert_msg(g_str_has_prefix(err->message, bad[i].s4nn),
+			      "\"%s\" does not start with \"%s\"", err->message,
+			      bad[i].s4nn);
+		if (*bad[i].cidr)
+			ck_assert_msg(strstr(err->message, bad[i].cidr), "%s",
+				      err->message);
 		g_error_free(err);
 	}
 }
@@ -101,7 +117,8 @@ START_TEST(prefix_limit_message)
 	GError *err = NULL;
 
 	ck_assert(!sn_addrs_from_cidr("10.0.2.0/26", &a, &err));
-	ck_assert_ptr_nonnull(strstr(err->message, "/25"));
+	ck_assert_ptr_nonnull(strstr(err->message, "1-25"));
+	ck_assert_ptr_nonnull(strstr(err->message, "guest address .100"));
 	g_error_free(err);
 }
 END_TEST

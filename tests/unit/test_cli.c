@@ -205,44 +205,83 @@ START_TEST(help_and_version)
 }
 END_TEST
 
+/* expect_s4nn() - parsing fails and the message starts with @words, what
+ * slirp4netns 1.2 prints for the same input (scripts match it), and then
+ * contains @needle, ours */
+#define expect_s4nn(words, needle, ...)                                        \
+	do {                                                                   \
+		struct sn_config c_;                                           \
+		GError *e_ = NULL;                                             \
+		ck_assert_msg(!parse(&c_, &e_, __VA_ARGS__, NULL),             \
+			      "accepted: %s", #__VA_ARGS__);                   \
+		ck_assert_ptr_nonnull(e_);                                     \
+		ck_assert_msg(g_str_has_prefix(e_->message, words),            \
+			      "\"%s\" does not start with \"%s\"",             \
+			      e_->message, words);                             \
+		ck_assert_msg(strstr(e_->message, needle), "\"%s\" lacks %s",  \
+			      e_->message, needle);                            \
+		g_error_free(e_);                                              \
+		sn_config_clear(&c_);                                          \
+	} while (0)
+
+#define S4NN_MTU "MTU must be a positive integer (< 65522) ("
+#define S4NN_PID "PID must be a positive integer ("
+
 START_TEST(bad_values)
 {
-	expect_error("MTU must be", "--mtu=0", "1");
-	expect_error("MTU must be", "--mtu=65522", "1");
-	expect_error("MTU must be", "--mtu=70000", "1");
-	expect_error("MTU must be", "--mtu=abc", "1");
-	expect_error("MTU must be", "--mtu=-5", "1");
-	expect_error("MTU must be", "--mtu=1500x", "1");
-	expect_error("MTU must be", "--mtu=67", "1");
+	expect_s4nn(S4NN_MTU, "--mtu=0", "--mtu=0", "1");
+	expect_s4nn(S4NN_MTU, "65521", "--mtu=65522", "1");
+	expect_s4nn(S4NN_MTU, "--mtu=70000", "--mtu=70000", "1");
+	expect_s4nn(S4NN_MTU, "--mtu=abc", "--mtu=abc", "1");
+	expect_s4nn(S4NN_MTU, "--mtu=-5", "--mtu=-5", "1");
+	expect_s4nn(S4NN_MTU, "--mtu=1500x", "--mtu=1500x", "1");
+	expect_s4nn(S4NN_MTU, "takes 68 to", "--mtu=67", "1");
 	expect_error("too small for IPv6", "--mtu=1000", "-6", "1");
-	expect_error("file descriptor", "-e", "abc", "1");
-	expect_error("file descriptor", "--exit-fd=-1", "1");
-	expect_error("file descriptor", "-r", "", "1");
-	expect_error("file descriptor", "--ready-fd=99999999999", "1");
+	expect_s4nn("exit-fd must be a non-negative integer (",
+		    "file descriptor", "-e", "abc", "1");
+	expect_s4nn("exit-fd must be a non-negative integer (", "--exit-fd=-1",
+		    "--exit-fd=-1", "1");
+	expect_s4nn("ready-fd must be a non-negative integer (",
+		    "file descriptor", "-r", "", "1");
+	expect_s4nn("ready-fd must be a non-negative integer (",
+		    "--ready-fd=99999999999", "--ready-fd=99999999999", "1");
 	expect_error("must be different", "-r", "3", "-e", "3", "1");
-	expect_error("--cidr=", "--cidr=10.0.2.0/33", "1");
-	expect_error("--cidr=", "--cidr=foo", "1");
-	expect_error("/25", "--cidr=10.0.2.0/28", "1");
+	expect_s4nn("prefix length needs to be 1-25 (", "--cidr=10.0.2.0/33",
+		    "--cidr=10.0.2.0/33", "1");
+	expect_s4nn("invalid CIDR: foo (", "10.0.2.0/24", "--cidr=foo", "1");
+	expect_s4nn("prefix length needs to be 1-25 (", ".100",
+		    "--cidr=10.0.2.0/28", "1");
+	expect_s4nn("invalid network address: 10.0.300.0 (",
+		    "--cidr=10.0.300.0/24", "--cidr=10.0.300.0/24", "1");
+	expect_s4nn("CIDR needs to be a network address like 10.0.2.0/24, not "
+		    "like 10.0.2.100/24 (",
+		    "--cidr=10.0.2.100/24", "--cidr=10.0.2.100/24", "1");
 	expect_error("\"pid\" or \"path\"", "--netns-type=foo", "1");
 	expect_error("bess is not supported", "--target-type=bess", "1");
-	expect_error("expected \"netns\"", "--target-type=vm", "1");
-	expect_error("unicast MAC", "-c", "--macaddress=zz", "1");
-	expect_error("unicast MAC", "-c", "--macaddress=ff:ff:ff:ff:ff:ff",
-		     "1");
-	expect_error("needs --configure", "--macaddress=02:00:00:00:00:01",
-		     "1");
+	expect_s4nn("--target-type must be either \"netns\" or \"bess\" (",
+		    "--target-type=vm", "--target-type=vm", "1");
+	expect_s4nn("\"zz\" is an invalid MAC address. (", "unicast MAC", "-c",
+		    "--macaddress=zz", "1");
+	expect_s4nn("\"ff:ff:ff:ff:ff:ff\" is an invalid MAC address. (",
+		    "unicast MAC", "-c", "--macaddress=ff:ff:ff:ff:ff:ff", "1");
+	expect_s4nn("--macaddr cannot be specified when --configure or -c is "
+		    "not specified (",
+		    "needs -c", "--macaddress=02:00:00:00:00:01", "1");
+	expect_s4nn("userns path doesn't exist: /nonexistent/userns (",
+		    "--userns-path", "--userns-path=/nonexistent/userns", "1");
 	expect_error("expected microseconds", "--busy-poll=-1", "1");
 	expect_error("expected microseconds", "--busy-poll=10001", "1");
 	expect_error("expected microseconds", "--busy-poll=fast", "1");
 	expect_error("expected seconds", "--udp-timeout=0", "1");
 	expect_error("expected seconds", "--udp-timeout=86401", "1");
 	expect_error("--bogus", "--bogus", "1");
-	expect_error("is not a PID", "abc");
-	expect_error("is not a PID", "0");
-	expect_error("is not a PID", "--", "-5");
+	expect_s4nn(S4NN_PID, "\"abc\" is not a PID", "abc");
+	expect_s4nn(S4NN_PID, "\"0\" is not a PID", "0");
+	expect_s4nn(S4NN_PID, "is not a PID", "--", "-5");
 	expect_error("got 0 arguments", "-c");
-	expect_error("got 3 arguments", "1", "tap0", "extra");
-	expect_error("got 2 arguments", "--netns-path=/x", "a", "b");
+	expect_s4nn("too many arguments: ", "got 3", "1", "tap0", "extra");
+	expect_s4nn("too many arguments: ", "got 2", "--netns-path=/x", "a",
+		    "b");
 	expect_error("not a valid interface name", "1",
 		     "a-name-much-too-long-for-linux");
 	expect_error("not a valid interface name", "1", "ta/p");
