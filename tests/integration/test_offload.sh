@@ -108,7 +108,7 @@ ok "MTU 65520, --tcp-path=kernel: tap0 carries the virtio-net header"
 transfer up "IPv4 TCP, MTU 65520, offloads" 7109 TCP-LISTEN:7109,bind=127.0.0.1,reuseaddr TCP:10.0.2.2:7109
 transfer down "IPv4 TCP download, MTU 65520, offloads" 7110 TCP-LISTEN:7110,bind=127.0.0.1,reuseaddr \
 	TCP:10.0.2.2:7110
-udp_echo "UDP, MTU 65520, offloads" 8000 UDP:10.0.2.2:7102
+udp_echo "UDP, MTU 65520, offloads" 8000 10.0.2.2 7102
 kill "$SN_PID"
 sn_wait_exit "$SN_PID" 10
 
