@@ -203,6 +203,10 @@ static void fast_add_in_thread(void *data)
 	struct fast_add_call *c = data;
 	struct sn_fwd *f = c->f;
 
+	/* Its connections will need sockets from the namespace: join it now
+	 * (here, while the main thread waits) rather than at the first. */
+	if (!sn_nshelper_ensure(c->env->nsh, c->err))
+		return;
 	if (f->spec.source_ip && !sn_fwd_srcip_ready(c->env, c->err))
 		return;
 	if (f->spec.proto == SN_FWD_UDP)
