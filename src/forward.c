@@ -220,6 +220,8 @@ static bool fast_add(struct sn_fwd_table *t, struct sn_fwd *f, GError **err)
 {
 	struct fast_add_call c = { .env = t->env, .f = f, .err = err };
 
+	if (!sn_evloop_start(t->env->ev, err))
+		return false;
 	sn_evloop_call(t->env->ev, fast_add_in_thread, &c);
 	return f->udp || f->tcp;
 }

@@ -328,6 +328,9 @@ static bool enter_seccomp(struct sn_daemon *d, GError **err)
 {
 	if (!d->cfg.enable_seccomp)
 		return true;
+	/* The filter allows no new thread: start the forwarders' now. */
+	if (!sn_evloop_start(d->ev, err))
+		return false;
 	sn_evloop_call(d->ev, nothing, NULL);
 	return sn_seccomp_apply(err);
 }
