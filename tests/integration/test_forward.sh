@@ -156,9 +156,15 @@ bg udp_server 5353
 listening 5353 udp
 UDP=$(add '"proto":"udp","host_addr":"127.0.0.1","host_port":15353,"guest_port":5353')
 clients=()
+# (a socket each, one datagram per write: socat would send lines that queued
+# while it started as one datagram)
 for i in 1 2 3 4 5 6; do
-	(for j in 1 2 3; do echo "client $i datagram $j"; sleep 0.1; done) |
-		timeout 10 socat -t 2 - UDP:127.0.0.1:15353 >"$SN_WORK/udp.$i" &
+	(
+		exec 3<>/dev/udp/127.0.0.1/15353
+		timeout 10 head -n 3 <&3 >"$SN_WORK/udp.$i" &
+		for j in 1 2 3; do echo "client $i datagram $j" >&3; sleep 0.1; done
+		wait $! || true
+	) &
 	clients+=($!)
 done
 wait "${clients[@]}"
