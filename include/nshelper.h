@@ -44,6 +44,13 @@ struct sn_nshelper *sn_nshelper_start(const struct sn_config *cfg, int *tapfd,
 				      GError **err);
 
 /*
+ * sn_nshelper_reap_starter() - wait for the child that made tap0, when it
+ * does not stay: it exits once tap0 is handed over, and is reaped after
+ * the daemon said it is ready rather than before
+ */
+void sn_nshelper_reap_starter(struct sn_nshelper *h);
+
+/*
  * sn_nshelper_ensure() - have a helper running: fork one if none runs
  * (a forward that will need it is being added). One thread only (the
  * forwarders') may call this and the requests below.

@@ -364,6 +364,7 @@ static bool daemon_start(struct sn_daemon *d, GError **err)
 		return false;
 	signal_ready(d);
 	sn_notify_ready(d->fwds.fwds ? d->fwds.fwds->len : 0);
+	sn_nshelper_reap_starter(d->nsh);
 	return true;
 }
 

@@ -76,6 +76,7 @@ struct sn_nshelper {
 	bool stays;		/* forked at start-up, kept, never replaced */
 	pid_t pid;		/* 0 while none runs */
 	int sock;		/* our end of the pair, or -1 */
+	pid_t starter;		/* the child that made tap0, exiting; or 0 */
 };
 
 /* What a forked child does once it has joined the namespaces. */
@@ -533,19 +534,30 @@ struct sn_nshelper *sn_nshelper_start(const struct sn_config *cfg, int *tapfd,
 		sn_netns_close(&h->ns);
 		return h;
 	}
-	/* Its work is done: reap it (it is exiting already). */
+	/* Its work is done and it is exiting: sn_nshelper_reap_starter()
+	 * waits for it once the daemon is ready. */
 	close(h->sock);
 	h->sock = -1;
-	while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	h->starter = h->pid;
 	h->pid = 0;
 	return h;
+}
+
+void sn_nshelper_reap_starter(struct sn_nshelper *h)
+{
+	while (h->starter > 0 && waitpid(h->starter, NULL, 0) < 0 &&
+	       errno == EINTR)
+		;
+	h->starter = 0;
 }
 
 void sn_nshelper_free(struct sn_nshelper *h)
 {
 	if (!h)
 		return;
+	if (h->starter > 0)
+		kill(h->starter, SIGKILL);
+	sn_nshelper_reap_starter(h);
 	helper_reap(h);
 	sn_netns_close(&h->ns);
 	g_free(h);
