@@ -5,7 +5,9 @@
 #
 # usage: bench/idle.sh [path/to/slirpnetd [extra flags for it]]
 # env:   N (instances per binary, default 50), STARTS (default 50),
-#        MTU (default 65520), OUT (TSV, default bench/results/idle.tsv)
+#        MTU (default 65520), OUT (TSV, default bench/results/idle.tsv),
+#        S4N_FLAGS (extra flags for slirp4netns, e.g. the same
+#        "--enable-sandbox --enable-seccomp" as given to ours)
 #
 # Each instance is `-c --mtu MTU -r FD PID tap0` against its own
 # `unshare -Urn sleep infinity`: no API socket, no forward. The instances of
@@ -67,7 +69,7 @@ ns_new() {
 # spawn KIND: start KIND (slirp4netns or ours) on NS; sets HP
 spawn() {
 	case $1 in
-	slirp4netns) bg slirp4netns -c --mtu "$MTU" -r "$RFD" "$NS" tap0 ;;
+	slirp4netns) bg slirp4netns "${S4N[@]}" -c --mtu "$MTU" -r "$RFD" "$NS" tap0 ;;
 	ours) bg "$BIN" "${EXTRA[@]}" -c --mtu "$MTU" -r "$RFD" "$NS" tap0 ;;
 	esac
 	HP=$LAST
@@ -152,6 +154,7 @@ main() {
 	BIN=${1:-$ROOT/build/src/slirpnetd}
 	shift || true
 	EXTRA=("$@")
+	read -r -a S4N <<<"${S4N_FLAGS:-}"
 	[ -x "$BIN" ] || die "no executable $BIN (build it: ninja -C build)"
 	BIN=$(realpath "$BIN")
 	W=$(mktemp -d /tmp/slirpnetd-idle.XXXXXX)
@@ -161,7 +164,7 @@ main() {
 	mkfifo "$W/ready"
 	exec {RFD}<>"$W/ready"
 
-	log "N=$N STARTS=$STARTS MTU=$MTU; ours: $BIN ${EXTRA[*]}"
+	log "N=$N STARTS=$STARTS MTU=$MTU; ours: $BIN ${EXTRA[*]}; slirp4netns ${S4N[*]}"
 	local m4 mo st
 	m4=$(mem slirp4netns)
 	mo=$(mem ours)
@@ -169,7 +172,7 @@ main() {
 	mkdir -p "$(dirname "$OUT")"
 	{
 		echo "# bench/idle.sh, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $(nproc) CPUs, N=$N STARTS=$STARTS MTU=$MTU"
-		echo "# $("$BIN" --version 2>&1 | head -n 1); $(slirp4netns --version 2>&1 | head -n 1)"
+		echo "# $("$BIN" --version 2>&1 | head -n 1) ${EXTRA[*]}; $(slirp4netns --version 2>&1 | head -n 1) ${S4N[*]}"
 		printf 'metric\tunit\tslirp4netns\tours\n'
 		printf 'pss_per_instance\tKiB\t%s\t%s\n' "$(cut -d' ' -f1 <<<"$m4")" "$(cut -d' ' -f1 <<<"$mo")"
 		printf 'pss_anon_per_instance\tKiB\t%s\t%s\n' "$(cut -d' ' -f2 <<<"$m4")" "$(cut -d' ' -f2 <<<"$mo")"
