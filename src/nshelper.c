@@ -2,6 +2,7 @@
  * namespaces, makes tap0, and then makes sockets there on request. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -260,6 +261,9 @@ static G_GNUC_NORETURN void helper_main(const struct sn_config *cfg,
 		fprintf(stderr, "slirpnetd-ns: %s\n", error->message);
 		_exit(1);
 	}
+	/* Freed pages of the daemon's heap, copied or not, are of no use
+	 * here: give them back (the helper lives as long as the daemon). */
+	malloc_trim(0);
 	for (;;) {
 		n = recv(sock, &req, sizeof(req), 0);
 		if (n < 0 && errno == EINTR)
