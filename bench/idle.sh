@@ -172,7 +172,7 @@ main() {
 	mkdir -p "$(dirname "$OUT")"
 	{
 		echo "# bench/idle.sh, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $(nproc) CPUs, N=$N STARTS=$STARTS MTU=$MTU"
-		echo "# $("$BIN" --version 2>&1 | head -n 1) ${EXTRA[*]}; $(slirp4netns --version 2>&1 | head -n 1) ${S4N[*]}"
+		echo "# $("$BIN" --version 2>&1 | head -n 1)${EXTRA[*]:+ ${EXTRA[*]}}; $(slirp4netns --version 2>&1 | head -n 1)${S4N[*]:+ ${S4N[*]}}"
 		printf 'metric\tunit\tslirp4netns\tours\n'
 		printf 'pss_per_instance\tKiB\t%s\t%s\n' "$(cut -d' ' -f1 <<<"$m4")" "$(cut -d' ' -f1 <<<"$mo")"
 		printf 'pss_anon_per_instance\tKiB\t%s\t%s\n' "$(cut -d' ' -f2 <<<"$m4")" "$(cut -d' ' -f2 <<<"$mo")"
