@@ -32,19 +32,27 @@ struct sn_ev {
 };
 
 /*
- * sn_evloop_new() - start the forwarders' thread, its epoll set empty
+ * sn_evloop_new() - the forwarders' epoll set, empty; its thread is started
+ * by sn_evloop_start()
  * @spin_us: after events, poll this long without sleeping (0: never). On
  *           virtual machines waking a halted CPU costs tens of microseconds
  *           per message; an idle loop sleeps either way.
  */
 struct sn_evloop *sn_evloop_new(unsigned int spin_us, GError **err);
 
+/*
+ * sn_evloop_start() - start the thread, if not yet (main thread only)
+ * Return: true, or false with @err
+ */
+bool sn_evloop_start(struct sn_evloop *l, GError **err);
+
 /* sn_evloop_free() - stop and join the thread (call from the main thread) */
 void sn_evloop_free(struct sn_evloop *l);
 
 /*
  * sn_evloop_call() - run @fn(@data) in the forwarders' thread and wait for
- * it: everything below that touches forwarders' state runs there
+ * it: everything below that touches forwarders' state runs there. Before
+ * sn_evloop_start(), @fn runs at once in the calling thread.
  */
 void sn_evloop_call(struct sn_evloop *l, void (*fn)(void *data), void *data);
 

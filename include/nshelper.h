@@ -1,5 +1,5 @@
-/* nshelper.h - the namespace helper: a child process that joined the target's
- * namespaces at start-up, made tap0, and stays to make sockets there. */
+/* nshelper.h - the namespace helper: a child process that joins the target's
+ * namespaces to make tap0 at start-up, and sockets there for the forwards. */
 #ifndef SN_NSHELPER_H
 #define SN_NSHELPER_H
 
@@ -29,15 +29,35 @@ struct sn_nsh_sock {
 };
 
 /*
- * sn_nshelper_start() - fork the helper. It joins the namespaces of @cfg,
- * creates (and with cfg->configure, configures) the tap device, sends its
- * fd, then serves requests until the daemon closes its end or dies.
+ * sn_nshelper_start() - open the namespace files of @cfg and fork a child
+ * that joins them, creates (and with cfg->configure, configures) the tap
+ * device and sends its fd. With --enable-sandbox or --enable-seccomp that
+ * child stays as the helper, serving requests until the daemon closes its
+ * end or dies; otherwise it exits, and the first request (or
+ * sn_nshelper_ensure()) forks the helper anew from the namespace fds.
+ * @cfg: kept, must outlive the helper
  * @tapfd: set to the tap device's fd in this process
  *
- * Return: the helper, or NULL with @err set to the helper's own message
+ * Return: the helper, or NULL with @err set to the child's own message
  */
 struct sn_nshelper *sn_nshelper_start(const struct sn_config *cfg, int *tapfd,
 				      GError **err);
+
+/*
+ * sn_nshelper_reap_starter() - wait for the child that made tap0, when it
+ * does not stay: it exits once tap0 is handed over, and is reaped after
+ * the daemon said it is ready rather than before
+ */
+void sn_nshelper_reap_starter(struct sn_nshelper *h);
+
+/*
+ * sn_nshelper_ensure() - have a helper running: fork one if none runs
+ * (a forward that will need it is being added). One thread only (the
+ * forwarders') may call this and the requests below.
+ *
+ * Return: true, or false with @err (why the namespaces cannot be joined)
+ */
+bool sn_nshelper_ensure(struct sn_nshelper *h, GError **err);
 
 /*
  * sn_nshelper_socket() - a non-blocking socket made inside the namespace
@@ -56,7 +76,7 @@ bool sn_nshelper_rule(struct sn_nshelper *h, bool add,
 /* sn_nshelper_exit_cause() - how the helper ended, for a message */
 char *sn_nshelper_exit_cause(const struct sn_nshelper *h);
 
-/* sn_nshelper_pid() - the helper's PID, for messages and tests */
+/* sn_nshelper_pid() - the helper's PID, or 0 while none runs */
 pid_t sn_nshelper_pid(const struct sn_nshelper *h);
 
 /* sn_nshelper_free() - close the channel, kill and reap the helper */

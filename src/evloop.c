@@ -18,6 +18,12 @@
  * each other. The thread blocks in epoll_wait() on one epoll set holding
  * every forwarder socket and an eventfd; nothing else.
  *
+ * The thread is started by sn_evloop_start(), when the first fast forward
+ * is added (or before the seccomp filter, which allows no new thread): a
+ * daemon without forwards does without its stack and its share of the
+ * allocator. Until then a call runs in the caller's thread, there being
+ * no other to touch the forwarders' state.
+ *
  * The main thread (the API) never touches forwarder state: it queues a call
  * with sn_evloop_call(), kicks the eventfd, and waits until the thread ran
  * it. Calls are short (bind a socket, copy counters), so the API stays as
@@ -51,6 +57,7 @@ struct sn_evloop {
 	int kick; /* eventfd: calls are queued, or stop */
 	struct sn_ev kick_ev;
 	pthread_t thread;
+	bool started; /* the thread runs (set and read by the main thread) */
 	bool stop;
 	gint64 spin_us;
 	gint64 hot_until_us;
@@ -105,6 +112,10 @@ void sn_evloop_call(struct sn_evloop *l, void (*fn)(void *data), void *data)
 {
 	struct call c = { .fn = fn, .data = data };
 
+	if (!l->started) {
+		fn(data);
+		return;
+	}
 	g_mutex_lock(&l->lock);
 	g_queue_push_tail(&l->calls, &c);
 	g_mutex_unlock(&l->lock);
@@ -225,12 +236,14 @@ static void stop_call(void *data)
 	((struct sn_evloop *)data)->stop = true;
 }
 
-static bool start_thread(struct sn_evloop *l, GError **err)
+bool sn_evloop_start(struct sn_evloop *l, GError **err)
 {
 	pthread_attr_t attr;
 	sigset_t all, old;
 	int rc;
 
+	if (l->started)
+		return true;
 	/* Signals are the main loop's business: block them all here, but
 	 * SIGSYS, by which --enable-seccomp reports a call off its list. */
 	sigfillset(&all);
@@ -248,6 +261,7 @@ static bool start_thread(struct sn_evloop *l, GError **err)
 		return false;
 	}
 	pthread_setname_np(l->thread, "slirpnetd-fwd");
+	l->started = true;
 	return true;
 }
 
@@ -270,12 +284,7 @@ struct sn_evloop *sn_evloop_new(unsigned int spin_us, GError **err)
 	l->timers = g_ptr_array_new();
 	g_mutex_init(&l->lock);
 	g_cond_init(&l->cond);
-	if (start_thread(l, err))
-		return l;
-	g_array_unref(l->released);
-	g_ptr_array_unref(l->timers);
-	g_mutex_clear(&l->lock);
-	g_cond_clear(&l->cond);
+	return l;
 fail:
 	if (l->epfd >= 0)
 		close(l->epfd);
@@ -289,8 +298,10 @@ void sn_evloop_free(struct sn_evloop *l)
 {
 	if (!l)
 		return;
-	sn_evloop_call(l, stop_call, l);
-	pthread_join(l->thread, NULL);
+	if (l->started) {
+		sn_evloop_call(l, stop_call, l);
+		pthread_join(l->thread, NULL);
+	}
 	free_released(l);
 	for (guint i = 0; i < l->released->len; i++) {
 		struct released *r =

@@ -203,6 +203,10 @@ static void fast_add_in_thread(void *data)
 	struct fast_add_call *c = data;
 	struct sn_fwd *f = c->f;
 
+	/* Its connections will need sockets from the namespace: join it now
+	 * (here, while the main thread waits) rather than at the first. */
+	if (!sn_nshelper_ensure(c->env->nsh, c->err))
+		return;
 	if (f->spec.source_ip && !sn_fwd_srcip_ready(c->env, c->err))
 		return;
 	if (f->spec.proto == SN_FWD_UDP)
@@ -216,6 +220,8 @@ static bool fast_add(struct sn_fwd_table *t, struct sn_fwd *f, GError **err)
 {
 	struct fast_add_call c = { .env = t->env, .f = f, .err = err };
 
+	if (!sn_evloop_start(t->env->ev, err))
+		return false;
 	sn_evloop_call(t->env->ev, fast_add_in_thread, &c);
 	return f->udp || f->tcp;
 }

@@ -105,9 +105,11 @@ static bool check_fd_open(int fd, const char *flag, GError **err)
 	return false;
 }
 
-/* on_helper_exit() - the namespace helper died: no socket can be made in
- * the namespace any more, so forwards are broken; exit with an error so
- * that whoever started slirpnetd (systemd, podman) can tell and restart */
+/* on_helper_exit() - the namespace helper kept from start-up (sandbox,
+ * seccomp) died: the daemon can no longer join the namespace to make
+ * sockets there, so forwards are broken; exit with an error so that
+ * whoever started slirpnetd (systemd, podman) can tell and restart. (A
+ * helper started on demand is started again by the next request.) */
 static gboolean on_helper_exit(int fd, GIOCondition cond, gpointer data)
 {
 	struct sn_daemon *d = data;
@@ -125,9 +127,11 @@ static gboolean on_helper_exit(int fd, GIOCondition cond, gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-/* watch_helper() - exit when the namespace helper does */
+/* watch_helper() - exit when a helper kept from start-up does */
 static void watch_helper(struct sn_daemon *d)
 {
+	if (!sn_nshelper_pid(d->nsh))
+		return; /* none: started when a forward needs it */
 	d->helper_pidfd =
 	    (int)syscall(SYS_pidfd_open, sn_nshelper_pid(d->nsh), 0);
 	if (d->helper_pidfd < 0) {
@@ -325,6 +329,9 @@ static bool enter_seccomp(struct sn_daemon *d, GError **err)
 {
 	if (!d->cfg.enable_seccomp)
 		return true;
+	/* The filter allows no new thread: start the forwarders' now. */
+	if (!sn_evloop_start(d->ev, err))
+		return false;
 	sn_evloop_call(d->ev, nothing, NULL);
 	return sn_seccomp_apply(err);
 }
@@ -348,8 +355,7 @@ static bool daemon_start(struct sn_daemon *d, GError **err)
 	d->nsh = sn_nshelper_start(cfg, &tapfd, err);
 	if (!d->nsh)
 		return false;
-	g_debug("received tapfd=%d for %s from helper %d", tapfd, cfg->tapname,
-		(int)sn_nshelper_pid(d->nsh));
+	g_debug("received tapfd=%d for %s", tapfd, cfg->tapname);
 	d->stack = sn_stack_new(cfg, tapfd, on_stack_fatal, d, err);
 	if (!d->stack || !enter_sandbox(d, err))
 		return false;
@@ -359,6 +365,7 @@ static bool daemon_start(struct sn_daemon *d, GError **err)
 		return false;
 	signal_ready(d);
 	sn_notify_ready(d->fwds.fwds ? d->fwds.fwds->len : 0);
+	sn_nshelper_reap_starter(d->nsh);
 	return true;
 }
 

@@ -13,12 +13,6 @@
 
 #include "netns.h"
 
-/* The child's answer: 0 and the tap fd, or an errno and a message. */
-struct tap_reply {
-	int32_t error;
-	char msg[480];
-};
-
 /* ns_open() - open a namespace file, explaining a missing /proc/PID
  * @pid: the PID @path was derived from, or 0 if the user named @path
  *
@@ -66,33 +60,32 @@ static bool same_userns(int fd)
 	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-/* join_userns() - setns() into the user namespace at @path (of @pid, or 0) */
-static bool join_userns(pid_t pid, const char *path, GError **err)
+/* userns_path() - where the user namespace of the target is (for messages) */
+static char *userns_path(const struct sn_config *cfg)
 {
-	int fd = ns_open(pid, path, "user", err);
-	int rc, e;
+	if (cfg->userns_path)
+		return g_strdup(cfg->userns_path);
+	return g_strdup_printf("/proc/%d/ns/user", (int)cfg->target_pid);
+}
 
-	if (fd < 0)
-		return false;
-	if (same_userns(fd)) {
-		close(fd);
+/* join_userns() - setns() into the user namespace @fd (opened from @path) */
+static bool join_userns(int fd, const char *path, GError **err)
+{
+	int e;
+
+	if (same_userns(fd))
 		return true;
-	}
-	rc = setns(fd, CLONE_NEWUSER);
+	if (!setns(fd, CLONE_NEWUSER))
+		return true;
 	e = errno;
-	close(fd);
-	if (rc < 0) {
-		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e),
-			    "setns(CLONE_NEWUSER): %s (cannot join user "
-			    "namespace %s%s)",
-			    g_strerror(e), path,
-			    e == EINVAL ? ": not a user namespace, or one we "
-					  "cannot enter"
-					: "");
-		errno = e;
-		return false;
-	}
-	return true;
+	g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e),
+		    "setns(CLONE_NEWUSER): %s (cannot join user namespace %s%s)",
+		    g_strerror(e), path,
+		    e == EINVAL ? ": not a user namespace, or one we "
+				  "cannot enter"
+				: "");
+	errno = e;
+	return false;
 }
 
 /* netns_error() - explain a failed setns(CLONE_NEWNET) */
@@ -114,39 +107,57 @@ static void netns_error(const struct sn_config *cfg, int e, GError **err)
 		    g_strerror(e), cfg->netns_path, hint);
 }
 
-/* sn_netns_join() - join the target's namespaces (in the calling process) */
-bool sn_netns_join(const struct sn_config *cfg, GError **err)
+bool sn_netns_open(const struct sn_config *cfg, struct sn_netns_fds *ns,
+		   GError **err)
 {
-	g_autofree char *pid_userns = NULL;
 	pid_t pid = cfg->netns_type == SN_NETNS_PID ? cfg->target_pid : 0;
-	int fd = ns_open(pid, cfg->netns_path, "network", err);
-	int e;
+	g_autofree char *user = NULL;
 
-	if (fd < 0)
+	ns->net = ns_open(pid, cfg->netns_path, "network", err);
+	ns->user = -1;
+	if (ns->net < 0)
 		return false;
-	if (cfg->userns_path && !join_userns(0, cfg->userns_path, err))
-		goto fail;
-	if (!setns(fd, CLONE_NEWNET))
-		goto done;
-	/* Not privileged over the target: enter its user namespace first. */
-	if (errno != EPERM || cfg->userns_path ||
-	    cfg->netns_type != SN_NETNS_PID) {
-		netns_error(cfg, errno, err);
-		goto fail;
-	}
-	pid_userns = g_strdup_printf("/proc/%d/ns/user", (int)cfg->target_pid);
-	if (!join_userns(pid, pid_userns, err))
-		goto fail;
-	if (setns(fd, CLONE_NEWNET) < 0) {
-		netns_error(cfg, errno, err);
-		goto fail;
-	}
-done:
-	close(fd);
-	return true;
-fail:
-	e = errno;
-	close(fd);
-	errno = e;
+	if (!cfg->userns_path && !pid)
+		return true;
+	/* In PID mode the user namespace is needed only if the network
+	 * namespace refuses us, but it is opened now all the same: later the
+	 * PID may belong to another process. */
+	user = userns_path(cfg);
+	ns->user = ns_open(cfg->userns_path ? 0 : pid, user, "user", err);
+	if (ns->user >= 0)
+		return true;
+	sn_netns_close(ns);
 	return false;
+}
+
+void sn_netns_close(struct sn_netns_fds *ns)
+{
+	if (ns->net >= 0)
+		close(ns->net);
+	if (ns->user >= 0)
+		close(ns->user);
+	ns->net = ns->user = -1;
+}
+
+bool sn_netns_join(const struct sn_config *cfg, const struct sn_netns_fds *ns,
+		   GError **err)
+{
+	g_autofree char *user = userns_path(cfg);
+
+	if (cfg->userns_path && !join_userns(ns->user, user, err))
+		return false;
+	if (!setns(ns->net, CLONE_NEWNET))
+		return true;
+	/* Not privileged over the target: enter its user namespace first. */
+	if (errno != EPERM || cfg->userns_path || ns->user < 0) {
+		netns_error(cfg, errno, err);
+		return false;
+	}
+	if (!join_userns(ns->user, user, err))
+		return false;
+	if (setns(ns->net, CLONE_NEWNET) < 0) {
+		netns_error(cfg, errno, err);
+		return false;
+	}
+	return true;
 }

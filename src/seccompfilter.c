@@ -1,6 +1,7 @@
 /* seccompfilter.c - --enable-seccomp: a libseccomp allow-list for the daemon's
  * threads; attackers' favourite calls kill, anything else fails and logs. */
 #include <errno.h>
+#include <malloc.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <string.h>
@@ -326,6 +327,9 @@ static bool apply(const char *const *names, const unsigned long *reqs,
 		rc = seccomp_load(ctx);
 	}
 	seccomp_release(ctx);
+	/* Building the filter took and freed tens of KiB: give those pages
+	 * back rather than carry them for the process's life. */
+	malloc_trim(0);
 	if (!rc)
 		return true;
 	g_set_error(err, SN_CLI_ERROR, 0, "--enable-seccomp: %s: %s", step,

@@ -7,9 +7,29 @@
 sn_sandbox "$@"
 : "${FWDTOOL:?FWDTOOL must name the fwdtool test peer}"
 
+# children PID: the processes whose parent is PID ("" if none)
+children() { pgrep -P "$1" | tr '\n' ' ' || true; }
+
+# --- an idle daemon has no other process: the namespace helper is started
+# by the first forward (in the hardened pass it is kept from start-up)
+if [ -z "${SN_HARDENED:-}" ]; then
+	sn_container
+	sn_start -c "$CPID"
+	sleep 0.2
+	[ -z "$(children "$SN_PID")" ] || fail "a daemon without -a has children: $(children "$SN_PID")"
+	kill -TERM "$SN_PID"
+	sn_wait_exit "$SN_PID" 10
+fi
 sn_container
 SN_API="$SN_WORK/api.sock"
 sn_start -c -a "$SN_API" "$CPID"
+if [ -z "${SN_HARDENED:-}" ]; then
+	sleep 0.2
+	[ -z "$(children "$SN_PID")" ] || fail "an idle daemon with -a has children: $(children "$SN_PID")"
+	ok "idle, with -a and without: no process but the daemon"
+else
+	pgrep -P "$SN_PID" -x slirpnetd-ns >/dev/null || fail "no namespace helper kept under --enable-sandbox"
+fi
 
 # bg CMD...: run CMD in the background, killed at exit
 bg() { "$@" & SN_PIDS+=($!); }
@@ -75,7 +95,10 @@ got=$(timeout 60 socat -t 30 TCP:127.0.0.1:18080 - <"$SN_WORK/big" | sha256sum |
 [ "$got" = "$want" ] || fail "32 MiB echo through the TCP forward differs"
 [ "$(stat_of "$ECHO" bytes_to_guest)" = $((32 << 20)) ] || fail "bytes_to_guest: $(stat_of "$ECHO" bytes_to_guest)"
 [ "$(stat_of "$ECHO" bytes_from_guest)" = $((32 << 20)) ] || fail "bytes_from_guest: $(stat_of "$ECHO" bytes_from_guest)"
-ok "TCP: 32 MiB echoed byte-exact; get_stats counted both ways"
+HELPER=$(pgrep -P "$SN_PID" -x slirpnetd-ns) || fail "no namespace helper once a forward was added"
+[ "$(readlink "/proc/$HELPER/ns/net")" = "$(readlink "/proc/$CPID/ns/net")" ] ||
+	fail "the helper is not in the container's network namespace"
+ok "TCP: 32 MiB echoed byte-exact; get_stats counted both ways; the first forward started the helper"
 
 # --- half-close, client first: the guest reads to EOF, then answers
 bg nsx socat -t 30 TCP-LISTEN:8081,fork,reuseaddr SYSTEM:sha256sum
@@ -145,6 +168,9 @@ bg udp_server 5353
 listening 5353 udp
 UDP=$(add '"proto":"udp","host_addr":"127.0.0.1","host_port":15353,"guest_port":5353')
 clients=()
+# (a socket each; udppeer.py sends each line as a datagram of its own and
+# waits for its reply: socat would send lines that queued while it started
+# as one datagram)
 for i in 1 2 3 4 5 6; do
 	printf 'client %s datagram %s\n' "$i" 1 "$i" 2 "$i" 3 |
 		timeout 100 python3 "$UDPPEER" send 127.0.0.1 15353 >"$SN_WORK/udp.$i" &

@@ -166,6 +166,23 @@ else
 	echo "note: net.ipv4.ip_unprivileged_port_start is $start; port 80 is not privileged here"
 fi
 
+# a forward added while the daemon runs: the namespace helper it starts
+# (kept from start-up in the hardened pass) joins the container's user and
+# network namespaces as sntest
+FPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+nsc timeout 30 socat TCP-LISTEN:8080,reuseaddr EXEC:cat &
+SN_PIDS+=($!)
+wait_for bash -c "nsenter --target $CPID --net ss -Htln | grep -q ':8080 '" || fail "no echo server in the container"
+reply=$(runuser -u sntest -- timeout 10 ncat -U "$SN_API" <<<"{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":\"tcp\",\"host_addr\":\"127.0.0.1\",\"host_port\":$FPORT,\"guest_port\":8080}}")
+[[ $reply == '{"return":{"id":'* ]] || fail "add_hostfwd as sntest: $reply"
+HPID=$(child_of "$DPID" slirpnetd-ns) || fail "no namespace helper once a forward was added"
+[ "$(readlink "/proc/$HPID/ns/user")" = "$(readlink "/proc/$CPID/ns/user")" ] &&
+	[ "$(readlink "/proc/$HPID/ns/net")" = "$(readlink "/proc/$CPID/ns/net")" ] ||
+	fail "the helper is not in the container's namespaces"
+got=$(echo "through the forward" | timeout 10 socat -t 5 - "TCP:127.0.0.1:$FPORT") || true
+[ "$got" = "through the forward" ] || fail "forward 127.0.0.1:$FPORT as sntest: \"$got\""
+ok "as sntest, a forward added while running: the helper joined the container's namespaces, the echo came back"
+
 stop_daemon
 [ ! -e "$SN_API" ] || fail "API socket left behind"
 if nsc ip link show tap0 >/dev/null 2>&1; then fail "tap0 still exists after the daemon left"; fi
