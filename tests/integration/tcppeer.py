@@ -3,10 +3,14 @@
 list of steps, each reporting on stdout one line the test compares.
 
 tcppeer.py listen ADDR PORT STEP...	accept one connection; "peer ADDR PORT"
-tcppeer.py connect ADDR PORT STEP...	connect; "connected", or
-					"connect-error ENAME SECONDS" and exit 1
-tcppeer.py synflood SRC DST N PORT...	N SYNs from SRC, random source ports,
-					to DST's PORTs in turn (raw socket)
+tcppeer.py connect ADDR PORT [from=LPORT] STEP...
+					connect (from port LPORT); "connected",
+					or "connect-error ENAME SECONDS", exit 1
+tcppeer.py synflood SRC DST N PORT...	N SYNs from SRC, random source ports
+					below the kernel's ephemeral range, to
+					DST's PORTs in turn (raw socket);
+					"flooding" after the first tenth
+tcppeer.py syn SRC SPORT DST DPORT	one SYN from SRC:SPORT to DST:DPORT
 
 Steps:
   send=N	send N random bytes; "sent N SHA256"
@@ -183,6 +187,8 @@ def listen(addr, port, steps):
 def connect(addr, port, steps):
     s = socket.socket(family(addr), socket.SOCK_STREAM)
     s.settimeout(TIMEOUT)
+    if steps and steps[0].startswith("from="):
+        s.bind(("", int(steps.pop(0)[5:])))
     t = time.monotonic()
     try:
         s.connect((addr, int(port)))
@@ -202,18 +208,21 @@ def csum(b):
     return ~s & 0xFFFF
 
 
-def synflood(src, dst, n, ports):
-    """n bare SYNs, random source ports and sequence numbers"""
+def synflood(src, dst, n, ports, sport=None):
+    """n bare SYNs, random source ports (or sport) and sequence numbers"""
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
     sa, da = socket.inet_aton(src), socket.inet_aton(dst)
     for i in range(n):
-        sport = random.randint(20000, 60000)
+        # by default not the guest's own ports, which its sockets answer
+        sp = sport or random.randint(1024, 32767)
         dport = int(ports[i % len(ports)])
-        hdr = struct.pack("!HHIIBBHHH", sport, dport,
+        hdr = struct.pack("!HHIIBBHHH", sp, dport,
                           random.getrandbits(32), 0, 5 << 4, 0x02, 64240, 0, 0)
         pseudo = sa + da + struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(hdr))
         hdr = hdr[:16] + struct.pack("!H", csum(pseudo + hdr)) + hdr[18:]
         s.sendto(hdr, (dst, 0))
+        if i == n // 10 and n > 1:
+            say("flooding")
     say("sent", n, "SYNs")
 
 
@@ -224,6 +233,8 @@ def main(argv):
         connect(argv[1], argv[2], argv[3:])
     elif len(argv) >= 5 and argv[0] == "synflood":
         synflood(argv[1], argv[2], int(argv[3]), argv[4:])
+    elif len(argv) == 5 and argv[0] == "syn":
+        synflood(argv[1], argv[3], 1, [argv[4]], int(argv[2]))
     else:
         sys.exit(__doc__)
 
