@@ -20,6 +20,7 @@ Steps:
   shut		shutdown(SHUT_WR)
   rst		SO_LINGER 0 and close: an RST to the peer
   close		close
+  keepalive=S	keep-alive probes after S s idle, every S s, 3 unanswered fatal
   err		read until an error; "err ENAME", or "eof N SHA256" at end
 		of file
   flood=N	send N random bytes without blocking; "blocked SENT" the
@@ -148,6 +149,11 @@ def run(s, steps):
                 s.close()
             elif name == "close":
                 s.close()
+            elif name == "keepalive":
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, int(arg))
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, int(arg))
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
             elif name == "err":
                 try:
                     say("eof", *recv_eof(s))
