@@ -3,8 +3,9 @@
 # --tcp-path=kernel): bulk transfers both ways over IPv4 and IPv6, at MTU 1500 and 65520, with and
 # without offloads, byte-exact; half-close each way; RST each way; a refused port; the gateway
 # under --disable-host-loopback as with libslirp; --outbound-addr; 2000 connections at once; a
-# guest that stops reading and resumes; retransmission with frames dropped (the SN_TEST_KNOBS
-# build); a SYN flood from the guest that leaves the rest working.
+# guest, then a host, that stops reading and resumes; a SYN flood from the guest that leaves the
+# rest working; retransmission with frames dropped (the SN_TEST_KNOBS build); the guest's
+# keep-alive probes answered; a SYN from a port the guest holds in TIME_WAIT.
 . "$(dirname "$0")/lib.sh"
 sn_sandbox "$@"
 : "${FWDTOOL:?FWDTOOL must name the fwdtool test peer}"
