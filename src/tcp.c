@@ -789,8 +789,12 @@ static bool conn_data(struct sn_tcp *t, struct conn *c, struct sn_tcpseg *seg)
 static void conn_handshake(struct sn_tcp *t, struct conn *c,
 			   const struct sn_tcpseg *seg)
 {
-	if (seg->ack != c->seq_init_to_guest + 1)
+	/* an ACK of something else, e.g. from a socket the guest still
+	 * holds in TIME_WAIT on this address pair: RST (RFC 9293, 3.10.7.4) */
+	if (seg->ack != c->seq_init_to_guest + 1) {
+		send_flags(t, c, SN_TH_RST, seg->ack);
 		return;
+	}
 	c->events |= C_ESTABLISHED;
 	t->n_half_open--;
 	c->seq_ack_from_guest = c->seq_rel_to_guest = seg->ack;
@@ -842,6 +846,8 @@ static void conn_segment(struct sn_tcp *t, struct conn *c,
 	}
 	if (seg->dlen || (seg->flags & SN_TH_FIN))
 		conn_data(t, c, seg);
+	else if (sn_seq_lt(seg->seq, c->seq_from_guest))
+		pend(t, c, F_ACK_NOW); /* a keep-alive or window probe */
 }
 
 /* sn_tcp_input() - sort: the engine's segments, new SYNs it takes, the
