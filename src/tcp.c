@@ -120,6 +120,8 @@ enum {
 	F_WAIT_SPACE = 1 << 1, /* the socket took less than the guest sent */
 	F_DUP_ACKS = 1 << 2,   /* the next ACK goes with three duplicates */
 	F_SOCK_HUP = 1 << 3,   /* the peer's end of file is in the socket */
+	F_SOCK_DRY = 1 << 4,   /* the last peek found all there was: no new
+				* one until the socket reports input */
 };
 
 /* A doubly linked list node; a list is a node of its own (empty: itself). */
@@ -155,6 +157,8 @@ struct conn {
 	uint32_t seq_from_guest;     /* next byte expected from the guest */
 	uint32_t wnd_from_guest;     /* its window, scaled */
 	uint32_t rto_ms;
+	int64_t room; /* the socket's room when last asked, less what was
+		       * written since: it only grows otherwise */
 	gint64 deadline_ms, last_ms;
 	struct conn_key key;
 	struct sn_tcpseg_tmpl tmpl;
@@ -343,8 +347,11 @@ static int64_t sock_room(const struct conn *c)
  */
 static uint32_t sock_wnd(struct sn_tcp *t, struct conn *c)
 {
-	int64_t room = sock_room(c);
 	struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+	int64_t room = c->room;
+
+	if (room < SN_TCP_WND_FLOOR)
+		room = c->room = sock_room(c);
 
 	if (room < SN_TCP_WND_FLOOR && !node_linked(&c->wwatch)) {
 		node_add(&t->wwatch, &c->wwatch);
@@ -703,6 +710,7 @@ static void retransmit(struct sn_tcp *t, struct conn *c)
 
 	t->stats.retransmits++;
 	c->seq_to_guest = c->seq_ack_from_guest;
+	c->flags &= (uint8_t)~F_SOCK_DRY; /* what was sent is there again */
 	if ((c->events & (C_FIN_SENT | C_FIN_ACKED)) == C_FIN_SENT)
 		c->events &= (uint8_t)~C_FIN_SENT;
 	if (!t->no_peek_off)
@@ -771,7 +779,9 @@ static bool conn_data(struct sn_tcp *t, struct conn *c, struct sn_tcpseg *seg)
 		}
 		n = MAX(n, 0);
 		c->seq_from_guest += (uint32_t)n;
+		c->room -= n;
 		if ((size_t)n < seg->dlen) {
+			c->room = 0; /* ask again */
 			pend(t, c, F_ACK_NOW | F_WAIT_SPACE);
 			return true;
 		}
@@ -985,10 +995,16 @@ static int to_guest(struct sn_tcp *t, struct conn *c)
 				arm(t, c, c->rto_ms); /* probe it */
 			return sent;
 		}
+		/* (after the peer's end of file, a peek finds it: no event
+		 * would say so again) */
+		if ((c->flags & (F_SOCK_DRY | F_SOCK_HUP)) == F_SOCK_DRY)
+			return sent;
 		want = MIN(avail, SN_TCP_PEEK_MAX);
 		n = peek(t, c, want);
-		if (n < 0 && errno == EAGAIN)
+		if (n < 0 && errno == EAGAIN) {
+			c->flags |= F_SOCK_DRY;
 			return sent;
+		}
 		if (n < 0) {
 			sock_failed(t, c, errno);
 			return -1;
@@ -1004,8 +1020,10 @@ static int to_guest(struct sn_tcp *t, struct conn *c)
 		sent++;
 		if (!node_linked(&c->timer))
 			arm(t, c, c->rto_ms);
-		if ((size_t)n < want)
+		if ((size_t)n < want) {
+			c->flags |= F_SOCK_DRY;
 			return sent;
+		}
 	}
 }
 
@@ -1068,8 +1086,10 @@ static void conn_event(struct sn_tcp *t, struct conn *c, uint32_t ev)
 	}
 	if (ev & (EPOLLRDHUP | EPOLLHUP))
 		c->flags |= F_SOCK_HUP;
-	if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))
+	if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
+		c->flags &= (uint8_t)~F_SOCK_DRY;
 		pend(t, c, 0);
+	}
 	if ((ev & EPOLLOUT) && (c->flags & F_WAIT_SPACE)) {
 		c->flags &= (uint8_t)~F_WAIT_SPACE;
 		pend(t, c, F_ACK_NOW | F_DUP_ACKS);
