@@ -14,7 +14,7 @@
 #define SN_TCP_CONNS_MAX 16384
 /* Of those, not established yet: connect() in progress, or the SYN-ACK
  * not acknowledged by the guest. */
-#define SN_TCP_HALF_OPEN_MAX 1024
+#define SN_TCP_HALF_OPEN_MAX 4096
 /* First retransmission timeout; it doubles up to SN_TCP_RTO_MAX_MS. */
 #define SN_TCP_RTO_MS	  200
 #define SN_TCP_RTO_MAX_MS 10000
