@@ -112,19 +112,14 @@ struct sn_stack {
 
 /* ---- libslirp callbacks ---- */
 
-/* tap_write() - one frame to the tap fd, after @hdr (@hlen bytes) */
-static void tap_write(struct sn_stack *s, const void *hdr, size_t hlen,
-		      const void *buf, size_t len)
+/* tap_writev() - one frame to the tap fd, in @iovcnt pieces */
+static void tap_writev(struct sn_stack *s, const struct iovec *iov, int iovcnt)
 {
-	struct iovec iov[2] = {
-		{ .iov_base = (void *)hdr, .iov_len = hlen },
-		{ .iov_base = (void *)buf, .iov_len = len },
-	};
 	unsigned int held;
 	ssize_t n;
 
 	do
-		n = writev(s->tapfd, iov, 2);
+		n = writev(s->tapfd, iov, iovcnt);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		s->tap_drops++;
@@ -133,6 +128,18 @@ static void tap_write(struct sn_stack *s, const void *hdr, size_t hlen,
 				  "(%u more dropped since the last report)",
 				  g_strerror(errno), held);
 	}
+}
+
+/* tap_write() - one frame to the tap fd, after @hdr (@hlen bytes) */
+static void tap_write(struct sn_stack *s, const void *hdr, size_t hlen,
+		      const void *buf, size_t len)
+{
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)hdr, .iov_len = hlen },
+		{ .iov_base = (void *)buf, .iov_len = len },
+	};
+
+	tap_writev(s, iov, 2);
 }
 
 /* gso_flush() - the run of segments held back, to the guest as one frame */
@@ -149,20 +156,7 @@ static void gso_flush(struct sn_stack *s)
 /* tcp_tap() - tcp.c -> guest: a frame, its virtio-net header included */
 static void tcp_tap(const struct iovec *iov, int iovcnt, void *opaque)
 {
-	struct sn_stack *s = opaque;
-	unsigned int held;
-	ssize_t n;
-
-	do
-		n = writev(s->tapfd, iov, iovcnt);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		s->tap_drops++;
-		if (errno != EAGAIN && sn_ratelimit_ok(&s->rl_drop, &held))
-			g_warning("tap: dropped a frame to the guest: %s "
-				  "(%u more dropped since the last report)",
-				  g_strerror(errno), held);
-	}
+	tap_writev(opaque, iov, iovcnt);
 }
 
 /* cb_send_packet() - libslirp -> guest: a TCP data segment joins the run
