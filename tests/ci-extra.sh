@@ -2,7 +2,8 @@
 # ci-extra.sh - checks beyond the test suite, run by CI after it: the libFuzzer
 # targets for a while, the integration tests again with the daemon sandboxed,
 # the tests whose guest opens TCP with --tcp-path=slirp, the tests again under
-# ASan+UBSan, the integration tests with the daemon in memcheck.
+# ASan+UBSan, the integration tests with the daemon in memcheck, and the
+# install of the slirp4netns name.
 #
 # Usage: tests/ci-extra.sh (from anywhere; as root, like the test suite)
 #   FUZZ_SECONDS  how long each fuzzer runs (default 60; all run at once)
@@ -231,6 +232,37 @@ EOF
 			pass "test_$t.sh, the daemon in memcheck: no error, no definite leak in $runs exits"
 		fi
 	done
+fi
+
+# ---- the slirp4netns name (-Dslirp4netns_alias), installed ----
+
+# meson install of the plain build with the option on, into a scratch
+# DESTDIR: LIBEXECDIR/slirpnetd/bin/slirp4netns must name BINDIR/slirpnetd,
+# which must be there, and BINDIR must hold no slirp4netns of ours.
+echo "ci-extra: -Dslirp4netns_alias, installed into a scratch DESTDIR"
+dest="$work/destdir"
+if meson configure "$BUILD" -Dslirp4netns_alias=true >"$work/alias.log" 2>&1 &&
+	meson install -C "$BUILD" --destdir "$dest" >>"$work/alias.log" 2>&1; then
+	prefix=$(meson introspect "$BUILD" --buildoptions |
+		jq -r '.[] | select(.name == "prefix") | .value')
+	bindir=$(meson introspect "$BUILD" --buildoptions |
+		jq -r '.[] | select(.name == "bindir") | .value')
+	libexec=$(meson introspect "$BUILD" --buildoptions |
+		jq -r '.[] | select(.name == "libexecdir") | .value')
+	link="$dest$prefix/$libexec/slirpnetd/bin/slirp4netns"
+	target=$(readlink "$link")
+	if [ "$target" = "$prefix/$bindir/slirpnetd" ] &&
+		[ -x "$dest$target" ] && [ ! -e "$dest$prefix/$bindir/slirp4netns" ] &&
+		"$dest$target" --version | grep -q '^slirpnetd version'; then
+		pass "-Dslirp4netns_alias: $prefix/$libexec/slirpnetd/bin/slirp4netns -> $target"
+	else
+		ls -lR "$dest" | tail -n 30
+		flunk "-Dslirp4netns_alias: $link -> '${target}'"
+	fi
+	meson configure "$BUILD" -Dslirp4netns_alias=false >>"$work/alias.log" 2>&1
+else
+	cat "$work/alias.log"
+	flunk "-Dslirp4netns_alias: meson install failed"
 fi
 
 # ---- summary of the checks above that are not meson tests ----
