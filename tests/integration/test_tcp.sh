@@ -216,10 +216,16 @@ wait_for listening 7306 || fail "zero window: the host's peer did not start"
 nsx timeout 90 "$PY" "$PEER" connect 10.0.2.2 7306 "wait=$SN_WORK/go" eof >"$SN_WORK/guest.out" 2>&1 &
 g=$!
 SN_PIDS+=("$g")
+# A slow daemon (sanitizers, valgrind) blocks the host's send long before the guest's window
+# closes, so each condition is waited for on its own: the guest's window closes only once its
+# receive queue is full, which it must be in the end, since it reads nothing of the 32 MiB.
+guest_recvq() { nsx ss -Htn state established "dst 10.0.2.2:7306" | awk '{ print $1 }'; }
+guest_closed_window() { [ "$(tcpext TCPToZeroWindowAdv)" -gt "$zw" ]; }
 wait_long 60 grep -q '^blocked' "$SN_WORK/host.out" || fail "zero window: the host's send never blocked: $(outputs)"
-recvq=$(nsx ss -Htn state established "dst 10.0.2.2:7306" | awk '{ print $1 }')
+wait_long 60 guest_closed_window ||
+	fail "zero window: the guest never advertised one ($(guest_recvq) in its queue): $(outputs)"
+recvq=$(guest_recvq)
 [ "${recvq:-0}" -gt 0 ] || fail "zero window: nothing waits in the guest's receive queue"
-[ "$(tcpext TCPToZeroWindowAdv)" -gt "$zw" ] || fail "zero window: the guest never advertised one"
 timeout 10 sh -c "echo go >'$SN_WORK/go'" || fail "zero window: the guest's reader is gone: $(outputs)"
 sn_wait_exit "$g" 60
 sn_wait_exit "$l" 60
@@ -235,8 +241,12 @@ wait_for listening 7309 || fail "host not reading: the host's peer did not start
 nsx timeout 90 "$PY" "$PEER" connect 10.0.2.2 7309 flood=33554432 close >"$SN_WORK/guest.out" 2>&1 &
 g=$!
 SN_PIDS+=("$g")
+# the guest blocks once every buffer is full; the host's receive queue then holds data
+host_recvq() { ss -Htn state established "src 127.0.0.1:7309" | awk '{ s += $1 } END { print s + 0 }'; }
+host_queued() { [ "$(host_recvq)" -gt 0 ]; }
 wait_long 60 grep -q '^blocked' "$SN_WORK/guest.out" ||
 	fail "host not reading: the guest's send never blocked: $(outputs)"
+wait_long 60 host_queued || fail "host not reading: nothing waits in the host's receive queue: $(outputs)"
 timeout 10 sh -c "echo go >'$SN_WORK/go'" || fail "host not reading: the host's reader is gone: $(outputs)"
 sn_wait_exit "$g" 60
 sn_wait_exit "$l" 60
