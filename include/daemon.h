@@ -10,6 +10,7 @@
 #include "evloop.h"
 #include "fastfwd.h"
 #include "forward.h"
+#include "fwdtap.h"
 #include "nshelper.h"
 #include "stack.h"
 
@@ -20,6 +21,7 @@ struct sn_daemon {
 	struct sn_stack *stack;
 	struct sn_evloop *ev; /* the fast forwarders' epoll set */
 	struct sn_fwd_env env;
+	struct sn_fwdtap fwdtap; /* forwards' connections through tap0 */
 	struct sn_fwd_table fwds;
 	struct sn_api *api;
 	gint64 start_us;

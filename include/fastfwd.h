@@ -15,9 +15,24 @@
 
 enum sn_fwd_proto { SN_FWD_TCP, SN_FWD_UDP };
 
-/* SN_FWD_MODE_AUTO (a request that names none) becomes the table's default:
- * SN_FWD_MODE_SPLICE when the daemon runs the fast forwarders. */
-enum sn_fwd_mode { SN_FWD_MODE_AUTO, SN_FWD_MODE_SPLICE, SN_FWD_MODE_SLIRP };
+/*
+ * How a forward carries its connections:
+ * - SN_FWD_MODE_AUTO: TCP clients on the host's loopback by splice, others
+ *   through tap0 from their own address (the flow engine); UDP by the UDP
+ *   forwarder. With proxy_protocol or source_ip, or without the flow
+ *   engine (--tcp-path=slirp), all by splice.
+ * - SN_FWD_MODE_SPLICE: sockets made in the namespace, splice() between.
+ * - SN_FWD_MODE_SLIRP: libslirp's hostfwd.
+ * - SN_FWD_MODE_TAP: every TCP client through tap0 (loopback ones appear
+ *   as the gateway, as with libslirp's forwards).
+ * A request that names none gets the table's default.
+ */
+enum sn_fwd_mode {
+	SN_FWD_MODE_AUTO,
+	SN_FWD_MODE_SPLICE,
+	SN_FWD_MODE_SLIRP,
+	SN_FWD_MODE_TAP,
+};
 
 struct sn_fwd_spec {
 	enum sn_fwd_proto proto;
@@ -41,8 +56,20 @@ struct sn_fwd_stats {
 	uint64_t errors; /* failed connects, resets, refused sockets */
 };
 
+/*
+ * sn_fwd_tap_fn - in the forwarders' thread: carry @fd, accepted from
+ * @peer by the TCP forward @spec, through tap0; @fd is the callee's.
+ * @fst: the forward's counters for that path (g_atomic_rc_box)
+ */
+typedef void (*sn_fwd_tap_fn)(void *opaque, int fd,
+			      const struct sockaddr_storage *peer,
+			      const struct sn_fwd_spec *spec,
+			      struct sn_fwd_stats *fst);
+
 /* Shared by every fast forward of a daemon. */
 struct sn_fwd_env {
+	sn_fwd_tap_fn tap_accept; /* NULL: nothing goes through tap0 */
+	void *tap_opaque;
 	struct sn_evloop *ev;
 	struct sn_nshelper *nsh;
 	GArray *pipes; /* empty pipes (fd pairs), ready for reuse */
@@ -116,6 +143,9 @@ int sn_fwd_ns_socket(struct sn_fwd_env *env, int type, bool source_ip,
 
 /* sn_fwd_spec_host() - "ADDR:PORT/proto" of the host side, for messages */
 char *sn_fwd_spec_host(const struct sn_fwd_spec *spec);
+
+/* sn_fwd_peer_loopback() - is @peer on the host's loopback? */
+bool sn_fwd_peer_loopback(const struct sockaddr_storage *peer);
 
 /* sn_fwd_peer_v4() - @peer as IPv4 (also from v4-mapped IPv6), if it is */
 bool sn_fwd_peer_v4(const struct sockaddr_storage *peer,

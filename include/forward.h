@@ -16,9 +16,11 @@ struct sn_udp_fwd;
 
 struct sn_fwd {
 	int id; /* from 1, never reused while the daemon runs */
-	struct sn_fwd_spec spec;   /* mode resolved: never SN_FWD_MODE_AUTO */
-	struct sn_splice_fwd *tcp; /* SPLICE mode, TCP */
-	struct sn_udp_fwd *udp;	   /* SPLICE mode, UDP */
+	struct sn_fwd_spec spec;   /* mode AUTO only if the table's default */
+	struct sn_splice_fwd *tcp; /* TCP in modes SPLICE, AUTO and TAP */
+	struct sn_udp_fwd *udp;	   /* UDP in modes SPLICE and AUTO */
+	struct sn_fwd_stats *tap;  /* TCP through tap0 (g_atomic_rc_box: the
+				    * connections hold references), or NULL */
 };
 
 /* Hard cap on forwards, so that an API client cannot exhaust memory/fds. */
@@ -37,7 +39,7 @@ typedef bool (*sn_fwd_save_fn)(const struct sn_fwd_table *t, void *data,
 struct sn_fwd_table {
 	Slirp *slirp;
 	struct sn_fwd_env *env;	       /* NULL: libslirp's hostfwd only */
-	enum sn_fwd_mode default_mode; /* what SN_FWD_MODE_AUTO becomes */
+	enum sn_fwd_mode default_mode; /* what a request naming none gets */
 	bool default_source_ip;	       /* --keep-source-ip */
 	GPtrArray *fwds; /* struct sn_fwd *, in the order they were added */
 	int next_id;

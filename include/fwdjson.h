@@ -22,8 +22,14 @@ const char *sn_json_str(JsonNode *n);
  */
 bool sn_json_bool(JsonNode *n, bool *out);
 
-/* sn_fwd_mode_name() - "splice" or "slirp" */
+/* sn_fwd_mode_name() - "auto", "splice", "slirp" or "tap" */
 const char *sn_fwd_mode_name(enum sn_fwd_mode mode);
+
+/* The modes' names, for messages. */
+#define SN_FWD_MODE_NAMES "\"auto\", \"splice\", \"slirp\" or \"tap\""
+
+/* sn_fwd_mode_parse() - the mode named @name (NULL: none). Return: found */
+bool sn_fwd_mode_parse(const char *name, enum sn_fwd_mode *mode);
 
 /*
  * sn_fwd_json_members() - @f's id, proto, host_addr, host_port, guest_addr

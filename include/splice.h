@@ -12,12 +12,14 @@ struct sn_splice_fwd;
 
 /*
  * sn_splice_new() - listen on the host side of @spec and relay each
- * connection to @spec's guest address and port
+ * connection to @spec's guest address and port, or hand it to
+ * env->tap_accept with @tap (a reference is kept) where @spec's mode says
+ * it goes through tap0
  * Return: the forward, or NULL with @err (see sn_fwd_listen())
  */
 struct sn_splice_fwd *sn_splice_new(struct sn_fwd_env *env,
 				    const struct sn_fwd_spec *spec,
-				    GError **err);
+				    struct sn_fwd_stats *tap, GError **err);
 
 /*
  * sn_splice_close() - stop listening. Open connections carry on until

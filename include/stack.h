@@ -4,7 +4,11 @@
 #define SN_STACK_H
 
 #include <glib.h>
+#include <netinet/in.h>
 #include <slirp/libslirp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
 
 #include "cli.h"
 
@@ -32,5 +36,21 @@ struct sn_tcp_stats;
 /* sn_stack_tcp_stats() - the TCP flow engine's counters, or NULL when the
  * guest's TCP goes through libslirp (--tcp-path=slirp) */
 const struct sn_tcp_stats *sn_stack_tcp_stats(struct sn_stack *s);
+
+struct sn_fwd_stats;
+
+/*
+ * sn_stack_tcp_accept() - carry @fd, a forward's connection from @peer,
+ * through tap0 to @guest:@guest_port with the TCP flow engine: the guest
+ * sees @peer's address and port (the gateway's for the host's loopback).
+ * An IPv6 client goes to the guest's IPv6 address made from tap0's MAC.
+ * @fst: the forward's counters for this path (g_atomic_rc_box), or NULL
+ *
+ * Return: true (the engine owns @fd), or false with @err
+ */
+bool sn_stack_tcp_accept(struct sn_stack *s, int fd,
+			 const struct sockaddr_storage *peer,
+			 struct in_addr guest, uint16_t guest_port,
+			 struct sn_fwd_stats *fst, GError **err);
 
 #endif

@@ -12,8 +12,8 @@
 
 /* Connections at once; past it a new SYN gets an RST (logged, limited). */
 #define SN_TCP_CONNS_MAX 16384
-/* Of those, not established yet: connect() in progress, or the SYN-ACK
- * not acknowledged by the guest. */
+/* Of those the guest opened, not established yet: connect() in progress,
+ * or the SYN-ACK not acknowledged by the guest (a SYN flood). */
 #define SN_TCP_HALF_OPEN_MAX 4096
 /* First retransmission timeout; it doubles up to SN_TCP_RTO_MAX_MS. */
 #define SN_TCP_RTO_MS	  200
@@ -56,6 +56,8 @@ struct sn_tcp_stats {
 	uint64_t retransmits; /* go-back-N retransmissions to the guest */
 	uint64_t table_full;  /* SYNs refused at a cap */
 };
+
+struct sn_fwd_stats;
 
 /* Writes one frame (virtio-net header first when cfg.vnet) to the tap. */
 typedef void (*sn_tcp_tap_fn)(const struct iovec *iov, int iovcnt,
@@ -102,6 +104,30 @@ gint64 sn_tcp_timeout_ms(const struct sn_tcp *t, gint64 now_ms);
 
 /* sn_tcp_timers() - retransmissions, probes, idle connections */
 void sn_tcp_timers(struct sn_tcp *t, gint64 now_ms);
+
+/* A connection a forward accepted, to be carried to the guest. Addresses
+ * in network order (IPv4 in the first four bytes), ports in host order. */
+struct sn_tcp_inbound {
+	int fd; /* connected, non-blocking: the engine's once accepted */
+	int af; /* AF_INET or AF_INET6 */
+	uint8_t client[16]; /* the source the guest sees */
+	uint8_t guest[16];
+	uint16_t client_port, guest_port;
+	uint8_t guest_mac[6];
+	struct sn_fwd_stats *fst; /* the forward's counters, allocated with
+				   * g_atomic_rc_box (a reference is taken),
+				   * or NULL */
+};
+
+/*
+ * sn_tcp_accept() - carry @in to the guest: a SYN from the client's
+ * address and port to the guest's; the engine owns @in->fd on success
+ *
+ * Return: true, or false with @err (a table cap reached, the address pair
+ * in use): the caller then resets and closes the socket
+ */
+bool sn_tcp_accept(struct sn_tcp *t, const struct sn_tcp_inbound *in,
+		   GError **err);
 
 /* sn_tcp_stats() - the counters */
 const struct sn_tcp_stats *sn_tcp_stats(const struct sn_tcp *t);

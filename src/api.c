@@ -161,22 +161,13 @@ static bool arg_host(JsonObject *args, struct sn_fwd_spec *spec)
 	return arg_addr(args, "host_addr", any, &spec->host_addr);
 }
 
-/* arg_mode() - member "mode": "splice" or "slirp"; AUTO if absent */
+/* arg_mode() - member "mode" (sn_fwd_mode_parse()); AUTO if absent */
 static bool arg_mode(JsonObject *args, enum sn_fwd_mode *mode)
 {
 	JsonNode *n = arg(args, "mode");
-	const char *s = sn_json_str(n);
 
 	*mode = SN_FWD_MODE_AUTO;
-	if (!n)
-		return true;
-	if (!g_strcmp0(s, "splice"))
-		*mode = SN_FWD_MODE_SPLICE;
-	else if (!g_strcmp0(s, "slirp"))
-		*mode = SN_FWD_MODE_SLIRP;
-	else
-		return false;
-	return true;
+	return !n || sn_fwd_mode_parse(sn_json_str(n), mode);
 }
 
 /* arg_proto() - member @name: "tcp" or "udp", nothing else */
@@ -209,9 +200,8 @@ static char *parse_add_args(JsonObject *args, struct in_addr default_guest,
 	if (!arg_port(args, "guest_port", &spec->guest_port))
 		return reply_error("add_hostfwd: bad arguments.guest_port");
 	if (!arg_mode(args, &spec->mode))
-		return reply_error(
-		    "add_hostfwd: bad arguments.mode (\"splice\" "
-		    "or \"slirp\")");
+		return reply_error("add_hostfwd: bad arguments.mode "
+				   "(" SN_FWD_MODE_NAMES ")");
 	if (!sn_json_bool(arg(args, "proxy_protocol"), &spec->proxy_protocol))
 		return reply_error("add_hostfwd: bad arguments.proxy_protocol "
 				   "(true or false)");
@@ -234,6 +224,7 @@ static char *handle_add(struct sn_fwd_table *fwds, struct in_addr default_guest,
 		return bad;
 	/* --keep-source-ip: the default where the mode can keep it */
 	if (!arg(args, "source_ip") && spec.mode != SN_FWD_MODE_SLIRP &&
+	    spec.mode != SN_FWD_MODE_TAP &&
 	    fwds->default_mode != SN_FWD_MODE_SLIRP)
 		spec.source_ip = fwds->default_source_ip;
 	if (!sn_fwd_add(fwds, &spec, &id, &err)) {
@@ -314,24 +305,45 @@ static char *handle_remove(struct sn_fwd_table *fwds, JsonObject *args)
 	return reply_return(-1);
 }
 
-/* add_stats_entry() - one forward's counters (none for libslirp's) */
+/* add_counters() - the five counters of @st */
+static void add_counters(JsonBuilder *b, const struct sn_fwd_stats *st)
+{
+	sn_json_add_int(b, "connections_open", (gint64)st->conns_open);
+	sn_json_add_int(b, "connections_total", (gint64)st->conns_total);
+	sn_json_add_int(b, "bytes_to_guest", (gint64)st->bytes_to_guest);
+	sn_json_add_int(b, "bytes_from_guest", (gint64)st->bytes_from_guest);
+	sn_json_add_int(b, "errors", (gint64)st->errors);
+}
+
+/* add_stats_entry() - one forward's counters (none for libslirp's): all
+ * its connections, then, for a forward that may use it, those through
+ * tap0 on their own ("tap") */
 static void add_stats_entry(JsonBuilder *b, const struct sn_fwd *f,
 			    const struct sn_fwd_stats *st)
 {
+	struct sn_fwd_stats all;
+
 	json_builder_begin_object(b);
 	sn_json_add_int(b, "id", f->id);
 	sn_json_add_str(b, "proto",
 			f->spec.proto == SN_FWD_UDP ? "udp" : "tcp");
 	sn_json_add_str(b, "mode", sn_fwd_mode_name(f->spec.mode));
 	if (st) {
-		sn_json_add_int(b, "connections_open", (gint64)st->conns_open);
-		sn_json_add_int(b, "connections_total",
-				(gint64)st->conns_total);
-		sn_json_add_int(b, "bytes_to_guest",
-				(gint64)st->bytes_to_guest);
-		sn_json_add_int(b, "bytes_from_guest",
-				(gint64)st->bytes_from_guest);
-		sn_json_add_int(b, "errors", (gint64)st->errors);
+		all = *st;
+		if (f->tap) {
+			all.conns_open += f->tap->conns_open;
+			all.conns_total += f->tap->conns_total;
+			all.bytes_to_guest += f->tap->bytes_to_guest;
+			all.bytes_from_guest += f->tap->bytes_from_guest;
+			all.errors += f->tap->errors;
+		}
+		add_counters(b, &all);
+	}
+	if (f->tap) {
+		json_builder_set_member_name(b, "tap");
+		json_builder_begin_object(b);
+		add_counters(b, f->tap);
+		json_builder_end_object(b);
 	}
 	json_builder_end_object(b);
 }

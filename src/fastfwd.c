@@ -251,6 +251,17 @@ bool sn_fwd_srcip_ready(struct sn_fwd_env *env, GError **err)
 	return true;
 }
 
+bool sn_fwd_peer_loopback(const struct sockaddr_storage *peer)
+{
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)peer;
+	struct sockaddr_in a4;
+
+	if (sn_fwd_peer_v4(peer, &a4))
+		return (ntohl(a4.sin_addr.s_addr) >> 24) == 127;
+	return peer->ss_family == AF_INET6 &&
+	       IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr);
+}
+
 bool sn_fwd_peer_v4(const struct sockaddr_storage *peer,
 		    struct sockaddr_in *out)
 {

@@ -96,6 +96,8 @@ static void fwd_stop(struct sn_fwd_table *t, struct sn_fwd *f)
 		slirp_remove(t->slirp, f);
 	else if (t->env && (f->tcp || f->udp))
 		sn_evloop_call(t->env->ev, fast_stop, f);
+	if (f->tap)
+		g_atomic_rc_box_release(f->tap);
 	g_free(f);
 }
 
@@ -104,7 +106,9 @@ void sn_fwd_table_init(struct sn_fwd_table *t, Slirp *slirp,
 {
 	t->slirp = slirp;
 	t->env = env;
-	t->default_mode = env ? SN_FWD_MODE_SPLICE : SN_FWD_MODE_SLIRP;
+	t->default_mode = !env		    ? SN_FWD_MODE_SLIRP
+			  : env->tap_accept ? SN_FWD_MODE_AUTO
+					    : SN_FWD_MODE_SPLICE;
 	t->fwds = g_ptr_array_new();
 	t->next_id = 1;
 	t->save = NULL;
@@ -162,6 +166,18 @@ static bool check_mode(const struct sn_fwd_table *t,
 		why = "proxy_protocol is for TCP forwards only";
 	else if (spec->mode == SN_FWD_MODE_SPLICE && !t->env)
 		why = "mode splice is not available in this daemon";
+	else if (spec->mode == SN_FWD_MODE_TAP &&
+		 (!t->env || !t->env->tap_accept))
+		why = "mode tap needs the TCP flow engine, which this daemon "
+		      "runs without (--tcp-path=slirp): use mode splice or "
+		      "slirp";
+	else if (spec->mode == SN_FWD_MODE_TAP && spec->proto != SN_FWD_TCP)
+		why = "mode tap is for TCP forwards only: UDP forwards use "
+		      "mode splice or slirp";
+	else if (spec->mode == SN_FWD_MODE_TAP &&
+		 (spec->proxy_protocol || spec->source_ip))
+		why = "mode tap keeps the client's address by itself: no "
+		      "proxy_protocol or source_ip with it";
 	else if (spec->mode == SN_FWD_MODE_SLIRP &&
 		 (spec->proxy_protocol || spec->source_ip))
 		why = "mode slirp cannot keep the client's address "
@@ -205,14 +221,15 @@ static void fast_add_in_thread(void *data)
 
 	/* Its connections will need sockets from the namespace: join it now
 	 * (here, while the main thread waits) rather than at the first. */
-	if (!sn_nshelper_ensure(c->env->nsh, c->err))
+	if (f->spec.mode != SN_FWD_MODE_TAP &&
+	    !sn_nshelper_ensure(c->env->nsh, c->err))
 		return;
 	if (f->spec.source_ip && !sn_fwd_srcip_ready(c->env, c->err))
 		return;
 	if (f->spec.proto == SN_FWD_UDP)
 		f->udp = sn_udpfwd_new(c->env, &f->spec, c->err);
 	else
-		f->tcp = sn_splice_new(c->env, &f->spec, c->err);
+		f->tcp = sn_splice_new(c->env, &f->spec, f->tap, c->err);
 }
 
 /* fast_add() - start the fast forwarder for @f->spec */
@@ -222,6 +239,10 @@ static bool fast_add(struct sn_fwd_table *t, struct sn_fwd *f, GError **err)
 
 	if (!sn_evloop_start(t->env->ev, err))
 		return false;
+	if (f->spec.proto == SN_FWD_TCP && t->env->tap_accept &&
+	    (f->spec.mode == SN_FWD_MODE_AUTO ||
+	     f->spec.mode == SN_FWD_MODE_TAP))
+		f->tap = g_atomic_rc_box_new0(struct sn_fwd_stats);
 	sn_evloop_call(t->env->ev, fast_add_in_thread, &c);
 	return f->udp || f->tcp;
 }
@@ -256,8 +277,11 @@ static struct sn_fwd *fwd_start(struct sn_fwd_table *t,
 		ok = slirp_add(t->slirp, &f->spec, err);
 	else if (ok)
 		ok = fast_add(t, f, err);
-	if (!ok)
+	if (!ok) {
+		if (f->tap)
+			g_atomic_rc_box_release(f->tap);
 		g_clear_pointer(&f, g_free);
+	}
 	return f;
 }
 

@@ -44,7 +44,35 @@ bool sn_json_bool(JsonNode *n, bool *out)
 
 const char *sn_fwd_mode_name(enum sn_fwd_mode mode)
 {
-	return mode == SN_FWD_MODE_SLIRP ? "slirp" : "splice";
+	switch (mode) {
+	case SN_FWD_MODE_AUTO:
+		return "auto";
+	case SN_FWD_MODE_SLIRP:
+		return "slirp";
+	case SN_FWD_MODE_TAP:
+		return "tap";
+	case SN_FWD_MODE_SPLICE:
+		break;
+	}
+	return "splice";
+}
+
+bool sn_fwd_mode_parse(const char *name, enum sn_fwd_mode *mode)
+{
+	static const enum sn_fwd_mode all[] = {
+		SN_FWD_MODE_AUTO,
+		SN_FWD_MODE_SPLICE,
+		SN_FWD_MODE_SLIRP,
+		SN_FWD_MODE_TAP,
+	};
+
+	for (size_t i = 0; name && i < G_N_ELEMENTS(all); i++) {
+		if (!strcmp(name, sn_fwd_mode_name(all[i]))) {
+			*mode = all[i];
+			return true;
+		}
+	}
+	return false;
 }
 
 void sn_fwd_json_members(JsonBuilder *b, const struct sn_fwd *f)

@@ -250,6 +250,12 @@ static bool start_forwarding(struct sn_daemon *d, GError **err)
 	sn_fwd_env_init(&d->env, d->ev, d->nsh);
 	sn_fwd_fds_init(&d->env);
 	d->env.udp_idle_s = cfg->udp_timeout_s;
+	if (sn_stack_tcp_stats(d->stack)) {
+		/* the flow engine runs: forwards may go through tap0 */
+		sn_fwdtap_init(&d->fwdtap, d->stack);
+		d->env.tap_accept = sn_fwdtap_accept;
+		d->env.tap_opaque = &d->fwdtap;
+	}
 	sn_fwd_table_init(&d->fwds, sn_stack_slirp(d->stack), &d->env);
 	d->fwds.default_source_ip = cfg->keep_source_ip;
 	if (cfg->state_file) {
@@ -398,6 +404,7 @@ static void daemon_clear(struct sn_daemon *d)
 	sn_fwd_table_clear(&d->fwds);
 	sn_evloop_free(d->ev);
 	sn_fwd_env_clear(&d->env);
+	sn_fwdtap_clear(&d->fwdtap);
 	if (d->stack)
 		sn_stack_free(d->stack);
 	sn_nshelper_free(d->nsh);

@@ -116,9 +116,11 @@ static const char *const allowed[] = {
 	NULL,
 };
 
-/* ioctl() requests: libslirp's FIONREAD and FIONBIO, stdio's TCGETS; the
+/* ioctl() requests: libslirp's FIONREAD and FIONBIO, stdio's TCGETS, the
+ * guest's MAC for forwards through tap0 (SIOCGIFHWADDR on the tap fd); the
  * helper's if_nametoindex() (SIOCGIFINDEX). 0 ends each list. */
-static const unsigned long ioctls[] = { FIONREAD, FIONBIO, TCGETS, 0 };
+static const unsigned long ioctls[] = { FIONREAD, FIONBIO, TCGETS,
+					SIOCGIFHWADDR, 0 };
 static const unsigned long helper_ioctls[] = { SIOCGIFINDEX, 0 };
 
 /* Calls the daemon never makes once running, and exploit code does. */

@@ -36,6 +36,9 @@
  * moves at most SN_SPLICE_BUDGET pipes' worth per direction, then defers
  * itself, so that a fast connection cannot starve the others.
  *
+ * A connection that the forward's mode carries through tap0 (enum
+ * sn_fwd_mode) is handed to env->tap_accept as soon as it is accepted.
+ *
  * Removing a forward closes its listening socket only: connections already
  * open carry on until their ends close them, as with libslirp's forwards.
  */
@@ -49,6 +52,7 @@ struct sn_splice_fwd {
 	struct sn_fwd_env *env;
 	struct sn_fwd_spec spec;
 	struct sn_fwd_stats stats;
+	struct sn_fwd_stats *tap; /* connections through tap0: a reference */
 	struct sockaddr_storage guest;
 	unsigned int refs;    /* 1 while listening, plus one per connection */
 	struct sn_ev backoff; /* timer while accept() pauses */
@@ -467,6 +471,20 @@ static bool refuse(struct sn_splice_fwd *f)
 	return true;
 }
 
+/* through_tap() - is a connection from @peer carried through tap0? */
+static bool through_tap(const struct sn_splice_fwd *f,
+			const struct sockaddr_storage *peer)
+{
+	const struct sn_fwd_spec *s = &f->spec;
+
+	if (!f->env->tap_accept || !f->tap)
+		return false;
+	if (s->mode == SN_FWD_MODE_TAP)
+		return true;
+	return s->mode == SN_FWD_MODE_AUTO && !s->proxy_protocol &&
+	       !s->source_ip && !sn_fwd_peer_loopback(peer);
+}
+
 static void listener_event(struct sn_ev *ev, uint32_t events)
 {
 	struct sn_splice_fwd *f = SN_CONTAINER_OF(ev, struct sn_splice_fwd, ev);
@@ -484,6 +502,12 @@ static void listener_event(struct sn_ev *ev, uint32_t events)
 		}
 		fd = accept4(f->fd, (struct sockaddr *)&peer, &len,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0 && through_tap(f, &peer)) {
+			sn_fwd_fds_give(f->env, 2);
+			f->env->tap_accept(f->env->tap_opaque, fd, &peer,
+					   &f->spec, f->tap);
+			continue;
+		}
 		if (fd >= 0) {
 			conn_new(f, fd, &peer);
 			continue;
@@ -501,6 +525,8 @@ static void fwd_free(struct sn_ev *ev)
 	struct sn_splice_fwd *f = SN_CONTAINER_OF(ev, struct sn_splice_fwd, ev);
 
 	g_queue_unlink(&f->env->splices, &f->link);
+	if (f->tap)
+		g_atomic_rc_box_release(f->tap);
 	g_free(f);
 }
 
@@ -512,7 +538,7 @@ static void fwd_unref(struct sn_splice_fwd *f)
 
 struct sn_splice_fwd *sn_splice_new(struct sn_fwd_env *env,
 				    const struct sn_fwd_spec *spec,
-				    GError **err)
+				    struct sn_fwd_stats *tap, GError **err)
 {
 	struct sn_splice_fwd *f;
 	struct sockaddr_in *g;
@@ -524,6 +550,7 @@ struct sn_splice_fwd *sn_splice_new(struct sn_fwd_env *env,
 	f->fd = fd;
 	f->env = env;
 	f->spec = *spec;
+	f->tap = tap ? g_atomic_rc_box_acquire(tap) : NULL;
 	f->refs = 1;
 	f->link.data = f;
 	g = (struct sockaddr_in *)&f->guest;
@@ -536,6 +563,8 @@ struct sn_splice_fwd *sn_splice_new(struct sn_fwd_env *env,
 			    "cannot watch the listening socket: %s",
 			    g_strerror(-rc));
 		close(fd);
+		if (f->tap)
+			g_atomic_rc_box_release(f->tap);
 		g_free(f);
 		return NULL;
 	}

@@ -1,8 +1,10 @@
 /* stack.c - libslirp on the glib main loop: frames between the tap fd and
  * libslirp, libslirp's host sockets and timers driven by one GSource. */
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -92,6 +94,8 @@ struct sn_stack {
 	struct sn_guard guard; /* what the tap input path cleaned or dropped */
 	struct sn_tcp *tcp; /* the guest's TCP (tcp.c), or NULL: libslirp's */
 	gpointer tcp_tag;
+	struct sn_addrs addrs;
+	bool ipv6;
 
 	/* Host sockets: slots by fd number, the registered fds, and this
 	 * iteration's slirp index -> slot. */
@@ -660,6 +664,8 @@ struct sn_stack *sn_stack_new(const struct sn_config *cfg, int tapfd,
 	SlirpConfig sc;
 
 	s->tapfd = tapfd;
+	s->addrs = cfg->addrs;
+	s->ipv6 = cfg->enable_ipv6;
 	s->vnet_hlen =
 	    sn_offload_wanted(cfg->disable_offload, cfg->tcp_slirp, cfg->mtu)
 		? SN_VNET_HLEN
@@ -741,4 +747,95 @@ const struct sn_tcp_stats *sn_stack_tcp_stats(struct sn_stack *s)
 Slirp *sn_stack_slirp(struct sn_stack *s)
 {
 	return s->slirp;
+}
+
+/* guest_mac() - tap0's MAC address, the guest's */
+static bool guest_mac(struct sn_stack *s, uint8_t mac[6], GError **err)
+{
+	struct ifreq ifr = { 0 };
+
+	if (ioctl(s->tapfd, SIOCGIFHWADDR, &ifr) < 0) {
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
+			    "cannot read tap0's MAC address: %s",
+			    g_strerror(errno));
+		return false;
+	}
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	return true;
+}
+
+/* guest_addr6() - the guest's address in the /64 of --enable-ipv6, as its
+ * kernel makes it by default from tap0's MAC (modified EUI-64, RFC 4291) */
+static void guest_addr6(const struct sn_stack *s, const uint8_t mac[6],
+			uint8_t out[16])
+{
+	memcpy(out, &s->addrs.prefix6, 8);
+	out[8] = mac[0] ^ 0x02;
+	out[9] = mac[1];
+	out[10] = mac[2];
+	out[11] = 0xff;
+	out[12] = 0xfe;
+	out[13] = mac[3];
+	out[14] = mac[4];
+	out[15] = mac[5];
+}
+
+/* client_addr() - the source the guest sees for @peer: its own address,
+ * but the gateway's for the host's loopback (as libslirp's forwards do) */
+static void client_addr(const struct sn_stack *s,
+			const struct sockaddr_storage *peer,
+			struct sn_tcp_inbound *in)
+{
+	if (peer->ss_family == AF_INET) {
+		const struct sockaddr_in *p4 = (const void *)peer;
+		struct in_addr a = p4->sin_addr;
+
+		if ((ntohl(a.s_addr) >> 24) == 127)
+			a = s->addrs.gateway;
+		memcpy(in->client, &a, 4);
+		in->client_port = ntohs(p4->sin_port);
+		return;
+	}
+	const struct sockaddr_in6 *p6 = (const void *)peer;
+	struct in6_addr a6 = p6->sin6_addr;
+
+	if (IN6_IS_ADDR_LOOPBACK(&a6))
+		a6 = s->addrs.gateway6;
+	memcpy(in->client, &a6, 16);
+	in->client_port = ntohs(p6->sin6_port);
+}
+
+/* sn_stack_tcp_accept() - a forward's connection, to the guest on tap0 */
+bool sn_stack_tcp_accept(struct sn_stack *s, int fd,
+			 const struct sockaddr_storage *peer,
+			 struct in_addr guest, uint16_t guest_port,
+			 struct sn_fwd_stats *fst, GError **err)
+{
+	struct sn_tcp_inbound in = {
+		.fd = fd,
+		.af = peer->ss_family,
+		.guest_port = guest_port,
+		.fst = fst,
+	};
+
+	if (!s->tcp) {
+		g_set_error_literal(err, G_FILE_ERROR, G_FILE_ERROR_NOSYS,
+				    "the TCP flow engine is off "
+				    "(--tcp-path=slirp)");
+		return false;
+	}
+	if (in.af == AF_INET6 && !s->ipv6) {
+		g_set_error_literal(err, G_FILE_ERROR, G_FILE_ERROR_NOSYS,
+				    "an IPv6 client, and the guest has no IPv6 "
+				    "(start slirpnetd with --enable-ipv6)");
+		return false;
+	}
+	if (!guest_mac(s, in.guest_mac, err))
+		return false;
+	client_addr(s, peer, &in);
+	if (in.af == AF_INET)
+		memcpy(in.guest, &guest, 4);
+	else
+		guest_addr6(s, in.guest_mac, in.guest);
+	return sn_tcp_accept(s->tcp, &in, err);
 }

@@ -270,14 +270,10 @@ static const char *fwd_options(JsonObject *o, struct sn_fwd_spec *s)
 {
 	const char *mode = member_str(o, "mode");
 
-	if (!json_object_has_member(o, "mode"))
-		s->mode = SN_FWD_MODE_AUTO;
-	else if (!g_strcmp0(mode, "splice"))
-		s->mode = SN_FWD_MODE_SPLICE;
-	else if (!g_strcmp0(mode, "slirp"))
-		s->mode = SN_FWD_MODE_SLIRP;
-	else
-		return "\"mode\" is not \"splice\" or \"slirp\"";
+	s->mode = SN_FWD_MODE_AUTO;
+	if (json_object_has_member(o, "mode") &&
+	    !sn_fwd_mode_parse(mode, &s->mode))
+		return "\"mode\" is not " SN_FWD_MODE_NAMES;
 	if (!member_bool(o, "proxy_protocol", &s->proxy_protocol))
 		return "\"proxy_protocol\" is not true or false";
 	if (!member_bool(o, "source_ip", &s->source_ip))

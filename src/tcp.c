@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fastfwd.h"
 #include "log.h"
 #include "tcp.h"
 #include "tcpseg.h"
@@ -22,6 +23,13 @@
  *
  * The guest's TCP peer is a host kernel socket; slirpnetd keeps only the
  * sequence numbers between the two, and no stream buffer of its own.
+ *
+ * - Forwards. A connection a forward accepted on the host, from a client
+ *   that is to be seen as it is, comes with its socket (sn_tcp_accept()):
+ *   the engine sends the guest a SYN from the client's address and port
+ *   (retransmitted as a SYN-ACK is), and the guest's SYN-ACK establishes
+ *   it; the guest's RST resets the client. From then on it is one
+ *   connection like the others.
  *
  * - Opening. A SYN (without ACK) from the guest to an address the engine
  *   takes (below) creates a connection and a non-blocking socket whose
@@ -112,6 +120,8 @@ enum {
 	C_SOCK_EOF = 1 << 4,	/* the socket's end of file read */
 	C_FIN_SENT = 1 << 5,	/* our FIN is in flight to the guest */
 	C_FIN_ACKED = 1 << 6,	/* the guest acknowledged it */
+	C_SYN_SENT = 1 << 7,	/* a forward's: our SYN sent to the guest, its
+				 * SYN-ACK not come yet */
 };
 
 /* A connection's flags: what is to be done. */
@@ -160,6 +170,8 @@ struct conn {
 	int64_t room; /* the socket's room when last asked, less what was
 		       * written since: it only grows otherwise */
 	gint64 deadline_ms, last_ms;
+	struct sn_fwd_stats *fst; /* a forward's counters (a reference of
+				   * g_atomic_rc_box), or NULL */
 	struct conn_key key;
 	struct sn_tcpseg_tmpl tmpl;
 };
@@ -178,6 +190,7 @@ struct sn_tcp {
 	bool no_peek_off; /* the kernel has no SO_PEEK_OFF for TCP */
 	unsigned int drop_count;
 	struct sn_tcp_stats stats;
+	uint8_t gw_mac[6]; /* libslirp's: 52:55 and the gateway's address */
 	struct sn_ratelimit rl_full, rl_sock;
 	uint8_t *scratch; /* SN_TCP_PEEK_MAX, on first use */
 	uint8_t *discard; /* DISCARD_MAX, on first use, without SO_PEEK_OFF */
@@ -411,14 +424,15 @@ static void send_flags(struct sn_tcp *t, struct conn *c, uint8_t flags,
 	send_frame(t, c, &o);
 }
 
-/* send_synack() - the SYN-ACK, again on a retransmission */
-static void send_synack(struct sn_tcp *t, struct conn *c)
+/* send_syn() - our SYN-ACK, or a forward's SYN, again on a retransmission */
+static void send_syn(struct sn_tcp *t, struct conn *c)
 {
 	unsigned int ip = c->key.af == AF_INET ? 20 : 40;
+	bool fwd = c->events & C_SYN_SENT;
 	struct sn_tcpseg_out o = {
 		.seq = c->seq_init_to_guest,
-		.ack = c->seq_from_guest,
-		.flags = SN_TH_SYN | SN_TH_ACK,
+		.ack = fwd ? 0 : c->seq_from_guest,
+		.flags = fwd ? SN_TH_SYN : SN_TH_SYN | SN_TH_ACK,
 		.win = (uint16_t)MIN(sock_wnd(t, c), 65535),
 		.mss = (uint16_t)MIN(t->cfg.mtu - ip - 20, 65535 - ip - 20),
 		.ws = c->ws_to_guest ? c->ws_to_guest : -1,
@@ -464,10 +478,14 @@ static void conn_free(struct sn_tcp *t, struct conn *c, bool rst_peer)
 	if (node_linked(&c->wwatch))
 		node_del(&c->wwatch);
 	hash_del(t, c);
-	if (!(c->events & C_ESTABLISHED))
+	if (!(c->events & (C_ESTABLISHED | C_SYN_SENT)))
 		t->n_half_open--;
 	t->n_conns--;
 	t->stats.open--;
+	if (c->fst) {
+		c->fst->conns_open--;
+		g_atomic_rc_box_release(c->fst);
+	}
 	g_free(c);
 }
 
@@ -475,6 +493,8 @@ static void conn_free(struct sn_tcp *t, struct conn *c, bool rst_peer)
 static void conn_reset(struct sn_tcp *t, struct conn *c, bool rst_peer)
 {
 	t->stats.resets++;
+	if (c->fst)
+		c->fst->errors++;
 	send_flags(t, c, SN_TH_RST | SN_TH_ACK, c->seq_to_guest);
 	conn_free(t, c, rst_peer);
 }
@@ -487,10 +507,24 @@ static void sock_failed(struct sn_tcp *t, struct conn *c, int e)
 	conn_reset(t, c, false);
 }
 
+/* peek_off_init() - peeks of @c's socket keep their offset, if they can */
+static void peek_off_init(struct sn_tcp *t, struct conn *c)
+{
+	int zero = 0;
+
+	if (!t->no_peek_off && setsockopt(c->fd, SOL_SOCKET, SO_PEEK_OFF, &zero,
+					  sizeof(zero)) < 0) {
+		g_debug("tcp: no SO_PEEK_OFF for TCP (%s): data in flight is "
+			"peeked again each time",
+			g_strerror(errno));
+		t->no_peek_off = true;
+	}
+}
+
 /* connected() - connect() is over: SYN-ACK, or RST if it failed */
 static void connected(struct sn_tcp *t, struct conn *c)
 {
-	int e = 0, zero = 0;
+	int e = 0;
 	socklen_t len = sizeof(e);
 
 	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
@@ -503,15 +537,9 @@ static void connected(struct sn_tcp *t, struct conn *c)
 		conn_free(t, c, false);
 		return;
 	}
-	if (!t->no_peek_off && setsockopt(c->fd, SOL_SOCKET, SO_PEEK_OFF, &zero,
-					  sizeof(zero)) < 0) {
-		g_debug("tcp: no SO_PEEK_OFF for TCP (%s): data in flight is "
-			"peeked again each time",
-			g_strerror(errno));
-		t->no_peek_off = true;
-	}
+	peek_off_init(t, c);
 	c->events = (uint8_t)((c->events & ~C_CONNECTING) | C_SYNACK_SENT);
-	send_synack(t, c);
+	send_syn(t, c);
 	c->seq_to_guest = c->seq_max_to_guest = c->seq_ack_from_guest + 1;
 	arm(t, c, c->rto_ms);
 }
@@ -604,26 +632,80 @@ static void refuse(struct sn_tcp *t, const struct sn_tcpseg *seg,
 	reset_reply(t, seg);
 }
 
+/* table_full() - why the table takes no new connection now, or NULL */
+static const char *table_full(const struct sn_tcp *t)
+{
+	if (t->n_conns >= SN_TCP_CONNS_MAX)
+		return "the connection table is full (" G_STRINGIFY(
+		    SN_TCP_CONNS_MAX) " connections)";
+	if (t->n_half_open >= SN_TCP_HALF_OPEN_MAX)
+		return "too many connections are being opened at once "
+		       "(" G_STRINGIFY(SN_TCP_HALF_OPEN_MAX) ")";
+	return NULL;
+}
+
+/*
+ * conn_add() - a connection of @fd for the address pair @k, its frames to
+ * the guest made from @seg (a segment from the guest, or as the guest
+ * would send one), with our initial sequence number; not established
+ *
+ * Return: the connection, or NULL with errno (epoll refused the fd)
+ */
+static struct conn *conn_add(struct sn_tcp *t, int fd, const struct conn_key *k,
+			     const struct sn_tcpseg *seg)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP |
+					    EPOLLET };
+	struct conn *c = g_new0(struct conn, 1);
+
+	ev.data.ptr = c;
+	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		g_free(c);
+		return NULL;
+	}
+	if (!t->buckets)
+		t->buckets = g_new0(struct conn *, HASH_BUCKETS);
+	node_init(&c->timer);
+	node_init(&c->pend);
+	node_init(&c->wwatch);
+	c->fd = fd;
+	c->key = *k;
+	sn_tcpseg_tmpl_init(&c->tmpl, seg);
+	c->seq_init_to_guest = g_random_int();
+	c->seq_to_guest = c->seq_ack_from_guest = c->seq_init_to_guest;
+	c->seq_max_to_guest = c->seq_init_to_guest;
+	c->rto_ms = SN_TCP_RTO_MS;
+	c->last_ms = now_ms();
+	hash_add(t, c);
+	t->n_conns++;
+	t->stats.total++;
+	t->stats.open++;
+	if (t->next_sweep_ms < 0)
+		t->next_sweep_ms = c->last_ms + TICK_SWEEP_MS;
+	return c;
+}
+
+/* mss_of() - the payload of a segment to the guest, for its MSS option */
+static uint16_t mss_of(const struct sn_tcp *t, int af, uint16_t mss)
+{
+	unsigned int ip = af == AF_INET ? 20 : 40;
+
+	mss = (uint16_t)MIN(mss ? mss : MSS_DEFAULT, t->cfg.mtu - ip - 20);
+	return MAX(mss, 64);
+}
+
 /* conn_open() - a SYN from the guest: a connection and its socket */
 static void conn_open(struct sn_tcp *t, const struct sn_tcpseg *seg,
 		      const struct conn_key *k,
 		      const struct sockaddr_storage *sa, socklen_t salen)
 {
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP |
-					    EPOLLET };
-	unsigned int ip = seg->af == AF_INET ? 20 : 40;
+	const char *full = table_full(t);
 	struct conn *c;
 	int fd;
 
-	if (t->n_conns >= SN_TCP_CONNS_MAX ||
-	    t->n_half_open >= SN_TCP_HALF_OPEN_MAX) {
+	if (full) {
 		t->stats.table_full++;
-		refuse(t, seg,
-		       t->n_conns >= SN_TCP_CONNS_MAX
-			   ? "the connection table is full (" G_STRINGIFY(
-				 SN_TCP_CONNS_MAX) " connections)"
-			   : "too many connections are being opened at once "
-			     "(" G_STRINGIFY(SN_TCP_HALF_OPEN_MAX) ")");
+		refuse(t, seg, full);
 		return;
 	}
 	fd = open_socket(t, sa, salen);
@@ -640,45 +722,75 @@ static void conn_open(struct sn_tcp *t, const struct sn_tcpseg *seg,
 			reset_reply(t, seg);
 		return;
 	}
-	if (!t->buckets)
-		t->buckets = g_new0(struct conn *, HASH_BUCKETS);
-	c = g_new0(struct conn, 1);
-	node_init(&c->timer);
-	node_init(&c->pend);
-	node_init(&c->wwatch);
-	c->fd = fd;
-	c->key = *k;
-	sn_tcpseg_tmpl_init(&c->tmpl, seg);
+	c = conn_add(t, fd, k, seg);
+	if (!c) {
+		refuse(t, seg, g_strerror(errno));
+		close(fd);
+		return;
+	}
 	c->events = C_CONNECTING;
+	t->n_half_open++;
 	c->seq_from_guest = seg->seq + 1;
-	c->seq_init_to_guest = g_random_int();
-	c->seq_to_guest = c->seq_ack_from_guest = c->seq_init_to_guest;
-	c->seq_max_to_guest = c->seq_init_to_guest;
-	c->mss = (uint16_t)MIN(seg->mss ? seg->mss : MSS_DEFAULT,
-			       t->cfg.mtu - ip - 20);
-	if (c->mss < 64)
-		c->mss = 64;
+	c->mss = mss_of(t, seg->af, seg->mss);
 	if (seg->ws >= 0) {
-		c->ws_from_guest = (uint8_t)seg->ws;
+		c->ws_from_guest = (uint8_t)MIN(seg->ws, SN_TCP_WS_MAX);
 		c->ws_to_guest = WS_TO_GUEST;
 	}
 	c->wnd_from_guest = seg->win;
-	c->rto_ms = SN_TCP_RTO_MS;
-	c->last_ms = now_ms();
-	ev.data.ptr = c;
-	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		refuse(t, seg, g_strerror(errno));
-		close(fd);
-		g_free(c);
-		return;
+}
+
+/* sn_tcp_accept() - a forward's connection: our SYN to the guest */
+bool sn_tcp_accept(struct sn_tcp *t, const struct sn_tcp_inbound *in,
+		   GError **err)
+{
+	size_t alen = in->af == AF_INET ? 4 : 16;
+	const char *why = t->n_conns < SN_TCP_CONNS_MAX ? NULL : table_full(t);
+	struct sn_tcpseg g = { .af = in->af, .ws = -1 };
+	struct conn_key k = { .af = (uint8_t)in->af };
+	struct conn *c;
+
+	if (why) {
+		t->stats.table_full++;
+		g_set_error_literal(err, G_FILE_ERROR, G_FILE_ERROR_NOSPC, why);
+		return false;
 	}
-	hash_add(t, c);
-	t->n_conns++;
-	t->n_half_open++;
-	t->stats.total++;
-	t->stats.open++;
-	if (t->next_sweep_ms < 0)
-		t->next_sweep_ms = c->last_ms + TICK_SWEEP_MS;
+	memcpy(k.gaddr, in->guest, alen);
+	memcpy(k.raddr, in->client, alen);
+	k.gport = in->guest_port;
+	k.rport = in->client_port;
+	if (lookup(t, &k)) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+			    "the guest already has a connection from its port "
+			    "%u to the client's port %u",
+			    in->guest_port, in->client_port);
+		return false;
+	}
+	/* the frames the guest will send: from it to the client */
+	memcpy(g.saddr, in->guest, alen);
+	memcpy(g.daddr, in->client, alen);
+	g.sport = in->guest_port;
+	g.dport = in->client_port;
+	memcpy(g.smac, in->guest_mac, 6);
+	memcpy(g.dmac, t->gw_mac, 6);
+	c = conn_add(t, in->fd, &k, &g);
+	if (!c) {
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
+			    "cannot watch the connection: %s",
+			    g_strerror(errno));
+		return false;
+	}
+	c->events = C_SYN_SENT;
+	c->mss = mss_of(t, in->af, 0);
+	c->ws_to_guest = WS_TO_GUEST; /* offered; kept if the guest agrees */
+	if (in->fst) {
+		c->fst = g_atomic_rc_box_acquire(in->fst);
+		c->fst->conns_open++;
+		c->fst->conns_total++;
+	}
+	send_syn(t, c);
+	c->seq_to_guest = c->seq_max_to_guest = c->seq_init_to_guest + 1;
+	arm(t, c, c->rto_ms);
+	return true;
 }
 
 /* release() - drop the data the guest acknowledged from the socket (the
@@ -698,6 +810,8 @@ static bool release(struct sn_tcp *t, struct conn *c)
 		sock_failed(t, c, errno);
 		return false;
 	}
+	if (c->fst && r > 0)
+		c->fst->bytes_to_guest += (uint64_t)r;
 	c->seq_rel_to_guest = end;
 	return true;
 }
@@ -778,6 +892,8 @@ static bool conn_data(struct sn_tcp *t, struct conn *c, struct sn_tcpseg *seg)
 			return false;
 		}
 		n = MAX(n, 0);
+		if (c->fst)
+			c->fst->bytes_from_guest += (uint64_t)n;
 		c->seq_from_guest += (uint32_t)n;
 		c->room -= n;
 		if ((size_t)n < seg->dlen) {
@@ -822,12 +938,56 @@ static bool rst_ok(const struct conn *c, const struct sn_tcpseg *seg)
 	       (uint32_t)(seg->seq - c->seq_from_guest) <= (1u << 30);
 }
 
+/*
+ * conn_synack() - a segment for a forward's @c in SYN-SENT: the guest's
+ * SYN-ACK establishes it; its RST (nothing listens) resets the client;
+ * an ACK of anything else gets an RST (RFC 9293, 3.10.7.3)
+ */
+static void conn_synack(struct sn_tcp *t, struct conn *c,
+			const struct sn_tcpseg *seg)
+{
+	if (!(seg->flags & SN_TH_ACK))
+		return;
+	if (seg->ack != c->seq_init_to_guest + 1) {
+		if (!(seg->flags & SN_TH_RST))
+			send_flags(t, c, SN_TH_RST, seg->ack);
+		return;
+	}
+	if (seg->flags & SN_TH_RST) {
+		t->stats.refused++;
+		if (c->fst)
+			c->fst->errors++;
+		conn_free(t, c, true);
+		return;
+	}
+	if (!(seg->flags & SN_TH_SYN))
+		return;
+	peek_off_init(t, c);
+	c->events = C_ESTABLISHED;
+	c->seq_from_guest = seg->seq + 1;
+	c->mss = mss_of(t, c->key.af, seg->mss);
+	if (seg->ws >= 0)
+		c->ws_from_guest = (uint8_t)MIN(seg->ws, SN_TCP_WS_MAX);
+	else
+		c->ws_to_guest = 0;
+	c->wnd_from_guest = seg->win; /* never scaled in a SYN */
+	c->seq_ack_from_guest = c->seq_rel_to_guest = seg->ack;
+	c->retries = 0;
+	c->rto_ms = SN_TCP_RTO_MS;
+	disarm(c);
+	pend(t, c, F_ACK_NOW);
+}
+
 /* conn_segment() - a segment for @c */
 static void conn_segment(struct sn_tcp *t, struct conn *c,
 			 struct sn_tcpseg *seg)
 {
 	c->last_ms = now_ms();
 	c->probes = 0;
+	if (c->events & C_SYN_SENT) {
+		conn_synack(t, c, seg);
+		return;
+	}
 	if (seg->flags & SN_TH_RST) {
 		if (rst_ok(c, seg)) {
 			t->stats.resets++;
@@ -840,7 +1000,7 @@ static void conn_segment(struct sn_tcp *t, struct conn *c,
 		 * what it needs is our SYN-ACK again, or an ACK */
 		if ((c->events & (C_SYNACK_SENT | C_ESTABLISHED)) ==
 		    C_SYNACK_SENT)
-			send_synack(t, c);
+			send_syn(t, c);
 		else if (c->events & C_ESTABLISHED)
 			pend(t, c, F_ACK_NOW);
 		return;
@@ -1127,7 +1287,7 @@ static void conn_timeout(struct sn_tcp *t, struct conn *c)
 	}
 	c->rto_ms = MIN(c->rto_ms * 2, SN_TCP_RTO_MAX_MS);
 	if (!(c->events & C_ESTABLISHED)) {
-		send_synack(t, c);
+		send_syn(t, c);
 		arm(t, c, c->rto_ms);
 	} else if (in_flight(c)) {
 		retransmit(t, c);
@@ -1266,6 +1426,9 @@ struct sn_tcp *sn_tcp_new(const struct sn_tcp_config *cfg, sn_tcp_tap_fn tap,
 	node_init(&t->wwatch);
 	t->next_timer_ms = t->next_sweep_ms = -1;
 	t->no_peek_off = cfg->no_peek_off;
+	t->gw_mac[0] = 0x52;
+	t->gw_mac[1] = 0x55;
+	memcpy(t->gw_mac + 2, &cfg->gateway.s_addr, 4);
 	if (getrandom(t->hkey, sizeof(t->hkey), 0) != sizeof(t->hkey))
 		t->hkey[0] =
 		    (uint64_t)g_get_real_time() * 0x2545f4914f6cdd1dULL;

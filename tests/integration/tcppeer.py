@@ -3,8 +3,9 @@
 list of steps, each reporting on stdout one line the test compares.
 
 tcppeer.py listen ADDR PORT STEP...	accept one connection; "peer ADDR PORT"
-tcppeer.py connect ADDR PORT [from=LPORT] STEP...
-					connect (from port LPORT); "connected",
+tcppeer.py connect ADDR PORT [src=LADDR] [from=LPORT] STEP...
+					connect (from address LADDR, port
+					LPORT); "connected",
 					or "connect-error ENAME SECONDS", exit 1
 tcppeer.py synflood SRC DST N PORT...	N SYNs from SRC, random source ports
 					below the kernel's ephemeral range, to
@@ -193,8 +194,15 @@ def listen(addr, port, steps):
 def connect(addr, port, steps):
     s = socket.socket(family(addr), socket.SOCK_STREAM)
     s.settimeout(TIMEOUT)
-    if steps and steps[0].startswith("from="):
-        s.bind(("", int(steps.pop(0)[5:])))
+    src, sport = "", 0
+    while steps and steps[0].split("=")[0] in ("src", "from"):
+        name, arg = steps.pop(0).split("=", 1)
+        if name == "src":
+            src = arg
+        else:
+            sport = int(arg)
+    if src or sport:
+        s.bind((src, sport))
     t = time.monotonic()
     try:
         s.connect((addr, int(port)))

@@ -434,7 +434,8 @@ START_TEST(additions)
 	expect(e,
 	       "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
 	       "\"tcp\",\"host_port\":1,\"guest_port\":1,\"mode\":\"fast\"}}",
-	       E_ADD("bad arguments.mode (\\\"splice\\\" or \\\"slirp\\\")"));
+	       E_ADD("bad arguments.mode (\\\"auto\\\", \\\"splice\\\", "
+		     "\\\"slirp\\\" or \\\"tap\\\")"));
 	expect(e,
 	       "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":"
 	       "\"tcp\",\"host_port\":1,\"guest_port\":1,"

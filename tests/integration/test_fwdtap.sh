@@ -1,0 +1,202 @@
+#!/bin/bash
+# test_fwdtap.sh - TCP forwards through tap0, keeping the client's address:
+# a service in the namespace sees a non-loopback client's own address and
+# port (IPv4 and IPv6), loopback clients keep the splice path in mode auto
+# and appear as the gateway in mode tap; bulk both ways byte-exact; a port
+# nothing listens on; a DNAT rule to a second namespace behind a bridge
+# (what Docker builds), with mode splice for comparison; 5000 connections at
+# once; removal with a connection open; a restart from the state file.
+. "$(dirname "$0")/lib.sh"
+sn_sandbox "$@"
+: "${FWDTOOL:?FWDTOOL must name the fwdtool test peer}"
+PEER="$(dirname "$(realpath "$0")")/tcppeer.py"
+PY=$(python3 -c 'import sys; print(sys.executable)')
+# the flow engine carries these connections: the daemon's default TCP path
+unset SN_TCP_PATH
+ulimit -n "$(ulimit -Hn)"
+
+# The host's non-loopback addresses: a "server" address the forwards
+# listen on, and a client's, both on lo of the test's own namespace.
+ip addr add 198.51.100.1/32 dev lo
+ip addr add 198.51.100.7/32 dev lo
+ip -6 addr add 2001:db8::1/128 dev lo nodad
+ip -6 addr add 2001:db8::7/128 dev lo nodad
+
+sn_container
+SN_API=$SN_WORK/api.sock
+STATE=$SN_WORK/state.json
+sn_start -c --enable-ipv6 --api-socket "$SN_API" --state-file "$STATE" "$CPID" tap0
+
+# global6: tap0 has a usable (DAD done) address in fd00::/64
+global6() { nsx ip -6 addr show dev tap0 scope global -tentative | grep -q 'inet6 fd00::'; }
+# add PROTO-ARGS...: add_hostfwd with these arguments (a JSON fragment);
+# prints the id
+add() {
+	local r
+	r=$(api "{\"execute\":\"add_hostfwd\",\"arguments\":{$1}}")
+	[[ "$r" =~ ^\{\"return\":\{\"id\":([0-9]+)\}\}$ ]] || fail "add_hostfwd $1: $r"
+	echo "${BASH_REMATCH[1]}"
+}
+# guest_listen PORT OUT STEP...: a tcppeer listener in the namespace on
+# PORT (IPv6 and IPv4), its lines to OUT; waits until it listens
+guest_listen() {
+	local port=$1 out=$2
+	shift 2
+	nsx timeout 120 "$PY" "$PEER" listen :: "$port" "$@" >"$out" 2>&1 &
+	SN_PIDS+=($!)
+	wait_for nsx sh -c "ss -Hltn 'sport = :$port' | grep -q ." ||
+		fail "the guest's listener on $port did not start: $(cat "$out")"
+}
+# sums OUT: the SHA256s a tcppeer printed, in order
+sums() { awk '$1 == "sent" || $1 == "eof" { print $NF }' "$1"; }
+# peer_of OUT: the "ADDR PORT" the guest's listener saw
+peer_of() { awk '$1 == "peer" { sub(/^::ffff:/, "", $2); print $2, $3 }' "$1"; }
+
+# --- IPv4: a client at 198.51.100.7, port 41000; 8 MiB each way
+id4=$(add '"proto":"tcp","host_addr":"0.0.0.0","host_port":8080,"guest_port":80')
+guest_listen 80 "$SN_WORK/g.out" eof send=8388608
+timeout 120 "$PY" "$PEER" connect 198.51.100.1 8080 src=198.51.100.7 from=41000 \
+	send=8388608 shut eof >"$SN_WORK/h.out" 2>&1 || fail "IPv4 client: $(cat "$SN_WORK/h.out")"
+wait_for grep -q '^sent' "$SN_WORK/g.out" || fail "IPv4: the guest's side did not finish: $(cat "$SN_WORK/g.out")"
+[ "$(peer_of "$SN_WORK/g.out")" = "198.51.100.7 41000" ] ||
+	fail "IPv4: the guest saw $(peer_of "$SN_WORK/g.out"), not 198.51.100.7 41000"
+[ "$(sums "$SN_WORK/h.out" | sed -n 1p)" = "$(sums "$SN_WORK/g.out" | sed -n 1p)" ] &&
+	[ "$(sums "$SN_WORK/h.out" | sed -n 2p)" = "$(sums "$SN_WORK/g.out" | sed -n 2p)" ] ||
+	fail "IPv4: bytes differ: host $(cat "$SN_WORK/h.out") guest $(cat "$SN_WORK/g.out")"
+ok "IPv4: the guest saw the client as 198.51.100.7 port 41000; 8 MiB each way byte-exact"
+
+# --- IPv6: a client at 2001:db8::7 to a forward on "::"
+wait_for global6 || fail "tap0 got no IPv6 address"
+add '"proto":"tcp","host_addr":"::","host_port":8081,"guest_port":81' >/dev/null
+guest_listen 81 "$SN_WORK/g6.out" eof send=1048576
+timeout 120 "$PY" "$PEER" connect 2001:db8::1 8081 src=2001:db8::7 from=41001 \
+	send=1048576 shut eof >"$SN_WORK/h6.out" 2>&1 || fail "IPv6 client: $(cat "$SN_WORK/h6.out")"
+wait_for grep -q '^sent' "$SN_WORK/g6.out" || fail "IPv6: the guest's side did not finish"
+[ "$(peer_of "$SN_WORK/g6.out")" = "2001:db8::7 41001" ] ||
+	fail "IPv6: the guest saw $(peer_of "$SN_WORK/g6.out"), not 2001:db8::7 41001"
+[ "$(sums "$SN_WORK/h6.out" | tr '\n' ' ')" = "$(sums "$SN_WORK/g6.out" | tr '\n' ' ')" ] ||
+	fail "IPv6: bytes differ: host $(cat "$SN_WORK/h6.out") guest $(cat "$SN_WORK/g6.out")"
+ok "IPv6: the guest saw the client as 2001:db8::7 port 41001; 1 MiB each way byte-exact"
+
+# --- a loopback client in mode auto keeps the splice path: the guest sees
+# its own address, as before
+guest_listen 80 "$SN_WORK/g.out" eof
+timeout 60 "$PY" "$PEER" connect 127.0.0.1 8080 send=4096 close >"$SN_WORK/h.out" 2>&1 ||
+	fail "loopback client: $(cat "$SN_WORK/h.out")"
+wait_for grep -q '^eof' "$SN_WORK/g.out" || fail "loopback client: the guest read nothing"
+[ "$(peer_of "$SN_WORK/g.out" | cut -d' ' -f1)" = 10.0.2.100 ] ||
+	fail "loopback client, mode auto: the guest saw $(peer_of "$SN_WORK/g.out")"
+ok "a loopback client in mode auto goes by splice (the guest sees 10.0.2.100)"
+
+# --- mode tap: a loopback client appears as the gateway, as with libslirp
+add '"proto":"tcp","host_addr":"127.0.0.1","host_port":8082,"guest_port":82,"mode":"tap"' >/dev/null
+guest_listen 82 "$SN_WORK/g.out" eof
+timeout 60 "$PY" "$PEER" connect 127.0.0.1 8082 from=41002 send=4096 close >"$SN_WORK/h.out" 2>&1 ||
+	fail "mode tap: $(cat "$SN_WORK/h.out")"
+wait_for grep -q '^eof' "$SN_WORK/g.out" || fail "mode tap: the guest read nothing"
+[ "$(peer_of "$SN_WORK/g.out")" = "10.0.2.2 41002" ] ||
+	fail "mode tap, loopback client: the guest saw $(peer_of "$SN_WORK/g.out"), not 10.0.2.2 41002"
+r=$(api '{"execute":"list_hostfwd"}')
+[ "$(jq -c '[.entries[] | .mode]' <<<"$r")" = '[null,null,"tap"]' ] ||
+	fail "list_hostfwd: modes: $r"
+ok "mode tap: a loopback client appears as 10.0.2.2 port 41002; list_hostfwd names the mode only where not the default"
+
+# --- nothing listens on the guest's port: the client is reset
+add '"proto":"tcp","host_addr":"198.51.100.1","host_port":8083,"guest_port":83' >/dev/null
+out=$(timeout 60 "$PY" "$PEER" connect 198.51.100.1 8083 src=198.51.100.7 err 2>&1) || true
+# (the RST may come before the client's connect() returns, or after)
+[ "$out" = $'connected\nerr ECONNRESET' ] || [ "${out% *}" = "connect-error ECONNRESET" ] ||
+	fail "a closed guest port: $out"
+ok "a closed guest port: the client got ECONNRESET"
+
+# --- DNAT inside the namespace to a backend behind a bridge
+nsx ip link add br0 type bridge
+nsx ip addr add 172.30.0.1/24 dev br0
+nsx ip link set br0 up
+unshare --net --fork sleep 3600 &
+SN_PIDS+=($!)
+wait_for pgrep -P "$!" -x sleep || fail "the backend's namespace did not start"
+BPID=$(pgrep -P "$!" -x sleep)
+SN_PIDS+=("$BPID")
+nsx ip link add vb0 type veth peer name eth0 netns "/proc/$BPID/ns/net"
+nsx ip link set vb0 master br0 up
+bx() { nsenter --target "$BPID" --net -- "$@"; }
+bx ip link set lo up
+bx ip addr add 172.30.0.2/24 dev eth0
+bx ip link set eth0 up
+bx ip route add default via 172.30.0.1
+nsx sysctl -qw net.ipv4.ip_forward=1
+for chain in PREROUTING OUTPUT; do
+	nsx iptables -t nat -A "$chain" -d 10.0.2.100 -p tcp --dport 84 -j DNAT --to-destination 172.30.0.2:80
+done
+bx timeout 120 "$PY" "$PEER" listen 0.0.0.0 80 eof send=1048576 >"$SN_WORK/b.out" 2>&1 &
+SN_PIDS+=($!)
+wait_for bx sh -c "ss -Hltn 'sport = :80' | grep -q ." || fail "the backend did not listen"
+add '"proto":"tcp","host_addr":"198.51.100.1","host_port":8084,"guest_port":84' >/dev/null
+timeout 60 "$PY" "$PEER" connect 198.51.100.1 8084 src=198.51.100.7 from=41004 send=1048576 shut eof \
+	>"$SN_WORK/h.out" 2>&1 || fail "DNAT: $(cat "$SN_WORK/h.out")"
+wait_for grep -q '^sent' "$SN_WORK/b.out" || fail "DNAT: the backend did not finish: $(cat "$SN_WORK/b.out")"
+[ "$(peer_of "$SN_WORK/b.out")" = "198.51.100.7 41004" ] ||
+	fail "DNAT: the backend saw $(peer_of "$SN_WORK/b.out"), not 198.51.100.7 41004"
+[ "$(sums "$SN_WORK/h.out" | tr '\n' ' ')" = "$(sums "$SN_WORK/b.out" | tr '\n' ' ')" ] ||
+	fail "DNAT: bytes differ: $(cat "$SN_WORK/h.out") / $(cat "$SN_WORK/b.out")"
+ok "DNAT to a backend behind a bridge: it saw 198.51.100.7 port 41004, its replies came back (1 MiB each way)"
+
+# the same with mode splice: the backend sees the namespace's own address
+bx timeout 120 "$PY" "$PEER" listen 0.0.0.0 80 eof >"$SN_WORK/b.out" 2>&1 &
+SN_PIDS+=($!)
+wait_for bx sh -c "ss -Hltn 'sport = :80' | grep -q ." || fail "the backend did not listen again"
+add '"proto":"tcp","host_addr":"198.51.100.1","host_port":8085,"guest_port":84,"mode":"splice"' >/dev/null
+timeout 60 "$PY" "$PEER" connect 198.51.100.1 8085 src=198.51.100.7 send=4096 close \
+	>"$SN_WORK/h.out" 2>&1 || fail "DNAT, splice: $(cat "$SN_WORK/h.out")"
+wait_for grep -q '^eof' "$SN_WORK/b.out" || fail "DNAT, splice: the backend read nothing"
+[ "$(peer_of "$SN_WORK/b.out" | cut -d' ' -f1)" = 10.0.2.100 ] ||
+	fail "DNAT, mode splice: the backend saw $(peer_of "$SN_WORK/b.out")"
+ok "DNAT, mode splice: the backend saw 10.0.2.100 (splice does not keep the client's address)"
+
+# --- 5000 connections at once from a non-loopback client, each echoed
+nsx "$FWDTOOL" echo-server 85 &
+SN_PIDS+=($!)
+wait_for nsx sh -c "ss -Hltn 'sport = :85' | grep -q ." || fail "the guest's echo server did not start"
+add '"proto":"tcp","host_addr":"198.51.100.1","host_port":8086,"guest_port":85' >/dev/null
+timeout 170 "$FWDTOOL" storm 198.51.100.1 8086 5000 2048 >"$SN_WORK/storm" 2>&1 || true
+grep -qx "connected 5000" "$SN_WORK/storm" || fail "5000 connections: $(cat "$SN_WORK/storm")"
+grep -qx "echoed 5000" "$SN_WORK/storm" || fail "5000 connections: not all echoed: $(cat "$SN_WORK/storm")"
+r=$(api '{"execute":"get_stats"}')
+tapn=$(jq '.return.entries[] | select(.id == 7) | .tap.connections_total' <<<"$r")
+[ "$tapn" = 5000 ] || fail "get_stats: $tapn connections through tap0, not 5000: $r"
+ok "5000 connections at once from 198.51.100.1, each echoed byte-exact; get_stats counted 5000 through tap0"
+
+# --- removal with a connection open: it carries on; new ones are refused
+mkfifo "$SN_WORK/go"
+guest_listen 80 "$SN_WORK/g.out" "wait=$SN_WORK/go" eof
+timeout 90 "$PY" "$PEER" connect 198.51.100.1 8080 src=198.51.100.7 send=1048576 close \
+	>"$SN_WORK/h.out" 2>&1 &
+h=$!
+SN_PIDS+=("$h")
+wait_for grep -q '^peer' "$SN_WORK/g.out" || fail "removal: the guest did not accept"
+[ "$(api "{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":$id4}}")" = '{"return":{}}' ] ||
+	fail "remove_hostfwd $id4"
+timeout 10 sh -c "echo go >'$SN_WORK/go'" || fail "removal: the guest's reader is gone"
+sn_wait_exit "$h" 60
+wait_for grep -q '^eof' "$SN_WORK/g.out" || fail "removal: the guest did not read to the end"
+[ "$(sums "$SN_WORK/h.out")" = "$(sums "$SN_WORK/g.out")" ] ||
+	fail "removal: bytes differ: $(cat "$SN_WORK/h.out") / $(cat "$SN_WORK/g.out")"
+out=$(timeout 30 "$PY" "$PEER" connect 198.51.100.1 8080 2>&1) && fail "removal: still listening: $out"
+ok "removed with a connection open: its 1 MiB arrived byte-exact; the port no longer listens"
+
+# --- a restart from the state file keeps the forwards and their modes
+want=$(api '{"execute":"list_hostfwd"}')
+kill "$SN_PID"
+sn_wait_exit "$SN_PID" 30
+sn_start -c --enable-ipv6 --api-socket "$SN_API" --state-file "$STATE" "$CPID" tap0
+got=$(api '{"execute":"list_hostfwd"}')
+[ "$got" = "$want" ] || fail "after a restart: $got, not $want"
+guest_listen 82 "$SN_WORK/g.out" eof
+timeout 60 "$PY" "$PEER" connect 127.0.0.1 8082 from=41005 send=4096 close >"$SN_WORK/h.out" 2>&1 ||
+	fail "after a restart, mode tap: $(cat "$SN_WORK/h.out")"
+wait_for grep -q '^eof' "$SN_WORK/g.out" || fail "after a restart: the guest read nothing"
+[ "$(peer_of "$SN_WORK/g.out")" = "10.0.2.2 41005" ] ||
+	fail "after a restart, mode tap: the guest saw $(peer_of "$SN_WORK/g.out")"
+ok "restarted from the state file: the same forwards and modes; mode tap still carries the client's port"
+sn_done
