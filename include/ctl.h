@@ -37,7 +37,8 @@ struct ctl_fwd {
 	uint16_t host_port;
 	char guest_addr[INET_ADDRSTRLEN]; /* "": the daemon's default */
 	uint16_t guest_port;
-	bool slirp;	     /* "mode":"slirp" */
+	const char *mode;    /* "mode" (a static string), NULL: the daemon's
+			      * default */
 	bool proxy_protocol; /* TCP only */
 	bool source_ip;
 };
@@ -46,7 +47,8 @@ struct ctl_fwd {
  * them; only add accepts them). */
 struct ctl_add_opts {
 	const char *guest_addr; /* NULL if not given */
-	bool slirp;
+	const char *mode;	/* --mode, NULL if not given */
+	bool slirp;		/* --slirp: --mode slirp */
 	bool proxy_protocol;
 	bool source_ip;
 };
@@ -62,7 +64,7 @@ struct ctl_cmd {
  * ctl_parse_fwd() - the forward "add @proto @spec" and @opts describe
  * @proto: "tcp" or "udp"
  * @spec:  [HOSTADDR:]HOSTPORT:GUESTPORT, an IPv6 HOSTADDR in brackets
- * @opts:  --guest-addr, --slirp, --proxy-protocol, --source-ip
+ * @opts:  --guest-addr, --mode, --slirp, --proxy-protocol, --source-ip
  *
  * Return: true, or false with @err (CTL_USAGE) naming what is wrong
  */

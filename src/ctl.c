@@ -171,11 +171,36 @@ static bool parse_guest_addr(const char *s, struct ctl_fwd *fwd, GError **err)
 		    s);
 }
 
+/* parse_mode() - --mode and --slirp, into @fwd->mode */
+static bool parse_mode(const struct ctl_add_opts *opts, struct ctl_fwd *fwd,
+		       GError **err)
+{
+	static const char *const modes[] = { "auto", "splice", "slirp", "tap" };
+
+	if (opts->slirp && opts->mode && strcmp(opts->mode, "slirp") != 0)
+		return fail(err, CTL_USAGE,
+			    "--slirp and --mode %s disagree: give one of them",
+			    opts->mode);
+	if (opts->slirp) {
+		fwd->mode = "slirp";
+		return true;
+	}
+	for (gsize i = 0; opts->mode && i < G_N_ELEMENTS(modes); i++)
+		if (!strcmp(opts->mode, modes[i]))
+			fwd->mode = modes[i];
+	if (opts->mode && !fwd->mode)
+		return fail(err, CTL_USAGE,
+			    "unknown mode \"%s\": give auto, splice, slirp or "
+			    "tap (see slirpnetd(1), PORT FORWARDING)",
+			    opts->mode);
+	return true;
+}
+
 /*
  * ctl_parse_fwd() - the forward "add @proto @spec" and @opts describe
  * @proto: "tcp" or "udp"
  * @spec:  [HOSTADDR:]HOSTPORT:GUESTPORT, an IPv6 HOSTADDR in brackets
- * @opts:  --guest-addr, --slirp, --proxy-protocol, --source-ip
+ * @opts:  --guest-addr, --mode, --slirp, --proxy-protocol, --source-ip
  *
  * Return: true, or false with @err (CTL_USAGE) naming what is wrong
  */
@@ -200,7 +225,8 @@ bool ctl_parse_fwd(const char *proto, const char *spec,
 		    err, CTL_USAGE,
 		    "--proxy-protocol is for TCP forwards only (the PROXY "
 		    "header starts a stream); drop it, or forward tcp");
-	fwd->slirp = opts->slirp;
+	if (!parse_mode(opts, fwd, err))
+		return false;
 	fwd->proxy_protocol = opts->proxy_protocol;
 	fwd->source_ip = opts->source_ip;
 	return true;
@@ -239,7 +265,8 @@ static const struct verb_info verbs[] = {
 	  CTL_ADD,
 	  { "the protocol (tcp or udp)", "the ports (" SPEC_FORM ")" },
 	  "add tcp|udp " SPEC_FORM
-	  " [--guest-addr ADDR] [--slirp] [--proxy-protocol] [--source-ip]" },
+	  " [--guest-addr ADDR] [--mode MODE] [--proxy-protocol]"
+	  " [--source-ip]" },
 	{ "list", CTL_LIST, { NULL, NULL }, "list" },
 	{ "remove",
 	  CTL_REMOVE,
@@ -282,6 +309,7 @@ static bool check_add_opts(const struct verb_info *v,
 {
 	const char *opt = opts->guest_addr	 ? "--guest-addr"
 			  : opts->slirp		 ? "--slirp"
+			  : opts->mode		 ? "--mode"
 			  : opts->proxy_protocol ? "--proxy-protocol"
 			  : opts->source_ip	 ? "--source-ip"
 						 : NULL;
@@ -407,8 +435,8 @@ static void add_fwd_args(JsonBuilder *b, const struct ctl_fwd *f)
 	if (f->guest_addr[0])
 		member_str(b, "guest_addr", f->guest_addr);
 	member_int(b, "guest_port", f->guest_port);
-	if (f->slirp)
-		member_str(b, "mode", "slirp");
+	if (f->mode)
+		member_str(b, "mode", f->mode);
 	if (f->proxy_protocol)
 		member_true(b, "proxy_protocol");
 	if (f->source_ip)

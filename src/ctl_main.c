@@ -30,9 +30,10 @@
 	"      IPv4 address) to GUESTPORT on the guest (the daemon's guest\n"  \
 	"      address, 10.0.2.100 by default, unless --guest-addr). An "      \
 	"IPv6\n"                                                               \
-	"      HOSTADDR goes in brackets: [::1]:8080:80, [::]:8080:80. TCP\n"  \
-	"      forwards are spliced by the kernel unless --slirp; UDP ones\n"  \
-	"      have their own flow forwarder. Prints the new forward's ID.\n"  \
+	"      HOSTADDR goes in brackets: [::1]:8080:80, [::]:8080:80. By\n"   \
+	"      default (--mode auto) a TCP client on the host's loopback is\n" \
+	"      spliced by the kernel, any other reaches the guest through\n"   \
+	"      tap0 from its own address. Prints the new forward's ID.\n"     \
 	"  list\n"                                                             \
 	"      The forwards: ID, PROTO, HOST, GUEST and MODE (the mode, or\n"  \
 	"      \"default\", then proxy-protocol and source-ip if set).\n"      \
@@ -82,6 +83,7 @@ struct ctl_opts {
 	gboolean json;
 	gboolean version;
 	char *guest_addr;
+	char *mode;
 	gboolean slirp;
 	gboolean proxy_protocol;
 	gboolean source_ip;
@@ -92,6 +94,7 @@ static void opts_clear(struct ctl_opts *o)
 {
 	g_free(o->socket);
 	g_free(o->guest_addr);
+	g_free(o->mode);
 }
 
 /* make_context() - the option parser, bound to @o */
@@ -105,8 +108,12 @@ static GOptionContext *make_context(struct ctl_opts *o)
 		{ "guest-addr", 0, 0, G_OPTION_ARG_STRING, &o->guest_addr,
 		  "add: the guest's IPv4 address (default: the daemon's)",
 		  "ADDR" },
+		{ "mode", 0, 0, G_OPTION_ARG_STRING, &o->mode,
+		  "add: how the forward carries connections: auto (the "
+		  "daemon's default), splice, slirp or tap",
+		  "MODE" },
 		{ "slirp", 0, 0, G_OPTION_ARG_NONE, &o->slirp,
-		  "add: let libslirp run the forward (no counters)", NULL },
+		  "add: --mode slirp (libslirp runs it, no counters)", NULL },
 		{ "proxy-protocol", 0, 0, G_OPTION_ARG_NONE, &o->proxy_protocol,
 		  "add, TCP: send the guest a PROXY v2 header first", NULL },
 		{ "source-ip", 0, 0, G_OPTION_ARG_NONE, &o->source_ip,
@@ -352,6 +359,7 @@ static int run(const struct ctl_opts *o, int argc, char **argv)
 {
 	const struct ctl_add_opts add = {
 		.guest_addr = o->guest_addr,
+		.mode = o->mode,
 		.slirp = o->slirp,
 		.proxy_protocol = o->proxy_protocol,
 		.source_ip = o->source_ip,

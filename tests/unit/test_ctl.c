@@ -44,7 +44,7 @@ START_TEST(spec_forms)
 	struct ctl_fwd f;
 
 	f = fwd_ok("tcp", "8080:80", &no_opts);
-	ck_assert(!f.udp && !f.slirp && !f.proxy_protocol && !f.source_ip);
+	ck_assert(!f.udp && !f.mode && !f.proxy_protocol && !f.source_ip);
 	ck_assert_str_eq(f.host_addr, "0.0.0.0");
 	ck_assert_uint_eq(f.host_port, 8080);
 	ck_assert_str_eq(f.guest_addr, "");
@@ -66,7 +66,43 @@ START_TEST(spec_forms)
 
 	/* --slirp is fine with udp */
 	f = fwd_ok("udp", "5353:53", &udp_slirp);
-	ck_assert(f.udp && f.slirp && f.source_ip && !f.proxy_protocol);
+	ck_assert(f.udp && !g_strcmp0(f.mode, "slirp") && f.source_ip &&
+		  !f.proxy_protocol);
+}
+END_TEST
+
+/* --mode: the four modes by name, --slirp as --mode slirp, and clashes */
+START_TEST(modes)
+{
+	static const char *const names[] = { "auto", "splice", "slirp", "tap" };
+	struct ctl_add_opts both = { .mode = "slirp", .slirp = true };
+	struct ctl_add_opts clash = { .mode = "tap", .slirp = true };
+	struct ctl_add_opts bad = { .mode = "fast" };
+	struct ctl_cmd cmd = { .verb = CTL_ADD };
+	g_autofree char *req = NULL;
+	struct ctl_fwd f;
+
+	for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
+		struct ctl_add_opts o = { .mode = names[i] };
+
+		f = fwd_ok("tcp", "8080:80", &o);
+		ck_assert_str_eq(f.mode, names[i]);
+	}
+	f = fwd_ok("tcp", "8080:80", &both);
+	ck_assert_str_eq(f.mode, "slirp");
+	expect_fwd_error("tcp", "8080:80", &clash,
+			 "--slirp and --mode tap disagree");
+	expect_fwd_error("tcp", "8080:80", &bad,
+			 "unknown mode \"fast\": give auto, splice, slirp or "
+			 "tap");
+	/* the request names the mode only when one was given */
+	cmd.fwd = fwd_ok("tcp", "8080:80", &no_opts);
+	req = ctl_request(&cmd);
+	ck_assert_ptr_null(strstr(req, "mode"));
+	g_free(req);
+	cmd.fwd.mode = "tap";
+	req = ctl_request(&cmd);
+	ck_assert_ptr_nonnull(strstr(req, "\"mode\":\"tap\""));
 }
 END_TEST
 
@@ -200,7 +236,7 @@ START_TEST(commands)
 	ck_assert_int_eq(cmd.id, 42);
 	ck_assert(parse_cmd(&slirp, &cmd, NULL, ARGS("add", "udp", "53:53")));
 	ck_assert_int_eq(cmd.verb, CTL_ADD);
-	ck_assert(cmd.fwd.udp && cmd.fwd.slirp);
+	ck_assert(cmd.fwd.udp && !g_strcmp0(cmd.fwd.mode, "slirp"));
 	ck_assert_uint_eq(cmd.fwd.host_port, 53);
 	/* "--" ends options, wherever it is */
 	ck_assert(parse_cmd(&no_opts, &cmd, NULL, ARGS("--", "remove", "9")));
@@ -556,6 +592,7 @@ int main(void)
 	TCase *json = tcase_create("json");
 
 	tcase_add_test(args, spec_forms);
+	tcase_add_test(args, modes);
 	tcase_add_test(args, spec_errors);
 	tcase_add_test(args, ids);
 	tcase_add_test(args, commands);

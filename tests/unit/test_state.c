@@ -35,6 +35,10 @@ static const struct sample samples[] = {
 	  false, false },
 	{ 6, SN_FWD_TCP, "::", 8443, "10.0.2.100", 443, SN_FWD_MODE_SPLICE,
 	  true, true },
+	{ 7, SN_FWD_TCP, "0.0.0.0", 8081, "10.0.2.100", 81, SN_FWD_MODE_AUTO,
+	  false, false },
+	{ 8, SN_FWD_TCP, "::", 8082, "10.0.2.100", 82, SN_FWD_MODE_TAP, false,
+	  false },
 };
 
 /* spec_of() - the spec @s describes */
