@@ -33,7 +33,7 @@
 	"      HOSTADDR goes in brackets: [::1]:8080:80, [::]:8080:80. By\n"   \
 	"      default (--mode auto) a TCP client on the host's loopback is\n" \
 	"      spliced by the kernel, any other reaches the guest through\n"   \
-	"      tap0 from its own address. Prints the new forward's ID.\n"     \
+	"      tap0 from its own address. Prints the new forward's ID.\n"      \
 	"  list\n"                                                             \
 	"      The forwards: ID, PROTO, HOST, GUEST and MODE (the mode, or\n"  \
 	"      \"default\", then proxy-protocol and source-ip if set).\n"      \
