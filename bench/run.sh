@@ -7,7 +7,7 @@
 #      STARTS (starts per round for start_ms, default 50), MTU (default 65520),
 #      OUT (TSV path, default bench/results/latest.tsv), SVG (default OUT with .svg),
 #      KINDS (helpers to run, default "slirp4netns pasta ours"),
-#      ONLY (workloads to run, default all: start out in out6 cps fwd rev p100 out_rr fwd_rr udp mem),
+#      ONLY (workloads to run, default all: start out in out6 cps fwd rev xfwd xrev p100 out_rr fwd_rr udp mem),
 #      FWDTOOL (the tests' fwdtool, for cps; default build/tests/fwdtool).
 # It runs in a network namespace of its own (lo, and a veth pair routed to TEST-NET-2, so that pasta
 # finds a default route to copy); every helper's namespace is made inside it with unshare -Urn. All
@@ -24,7 +24,7 @@ OUT=${OUT:-$ROOT/bench/results/latest.tsv}
 SVG=${SVG:-${OUT%.tsv}.svg}
 TO=$((T * 3 + 30))          # hard limit (s) on any single client run
 read -r -a HELPERS <<<"${KINDS:-slirp4netns pasta ours}"
-read -r -a WORKLOADS <<<"${ONLY:-start out in out6 cps fwd rev p100 out_rr fwd_rr udp mem}"
+read -r -a WORKLOADS <<<"${ONLY:-start out in out6 cps fwd rev xfwd xrev p100 out_rr fwd_rr udp mem}"
 
 # Metric name, unit, direction (higher/lower is better), description; the order of the table.
 METRICS=(
@@ -34,6 +34,8 @@ METRICS=(
 	"cps|conn/s|higher|ns->host TCP connections a second via the gateway, 8 clients (open, a byte each way, close)"
 	"fwd_gbps|Gbit/s|higher|host->ns TCP via a forwarded port (iperf3)"
 	"rev_gbps|Gbit/s|higher|ns->host TCP via a forwarded port (iperf3 -R)"
+	"xfwd_gbps|Gbit/s|higher|host->ns TCP via a forwarded port, client not on loopback (iperf3)"
+	"xrev_gbps|Gbit/s|higher|ns->host TCP via a forwarded port, client not on loopback (iperf3 -R)"
 	"p100_gbps|Gbit/s|higher|100 forwarded TCP connections, host->ns (iperf3 -P 100)"
 	"out_rr_us|us|lower|TCP round trip ns->host via the gateway (sockperf pp)"
 	"fwd_rr_us|us|lower|TCP round trip host->ns via a forward (sockperf pp)"
@@ -46,6 +48,8 @@ METRICS=(
 	"out6_cpu_ms_gb|ms/GB|lower|helper CPU per GB received, out6_gbps run"
 	"fwd_cpu_ms_gb|ms/GB|lower|helper CPU per GB received, fwd_gbps run"
 	"rev_cpu_ms_gb|ms/GB|lower|helper CPU per GB received, rev_gbps run"
+	"xfwd_cpu_ms_gb|ms/GB|lower|helper CPU per GB received, xfwd_gbps run"
+	"xrev_cpu_ms_gb|ms/GB|lower|helper CPU per GB received, xrev_gbps run"
 	"p100_cpu_ms_gb|ms/GB|lower|helper CPU per GB received, p100_gbps run"
 )
 
@@ -55,6 +59,7 @@ NS=""        # pid of the current namespace holder (sleep under unshare -Urn)
 HP=""        # pid of the current helper
 GW=""        # the host as seen from the namespace
 GW6=""       # the same over IPv6
+XADDR=198.51.100.1 # the host's address that is not loopback (own_netns): the x* workloads' client and forward
 NSX=()       # command prefix that runs a command inside the namespace
 RES=""       # file collecting "metric value" lines for the current helper and round
 
@@ -187,7 +192,7 @@ free_base() {
 	[ "$lo" -gt 10010 ] || die "ip_local_port_range starts at $lo: no room below it for the benchmark's ports"
 	for _ in $(seq 100); do
 		b=$((10000 + RANDOM % (lo - 10006))); ok=1
-		for p in $b $((b + 1)) $((b + 2)) $((b + 3)) $((b + 4)) $((b + 5)); do
+		for p in $b $((b + 1)) $((b + 2)) $((b + 3)) $((b + 4)) $((b + 5)) $((b + 6)); do
 			if port_open $$ tcp $p || port_open $$ udp $p; then ok=0; break; fi
 		done
 		[ $ok = 1 ] && { echo $b; return; }
@@ -226,6 +231,7 @@ spawn() {
 	pasta)
 		bg pasta --runas 0 --config-net --mtu "$MTU" -q -f -T none -U none \
 			-t "127.0.0.1/$P_FWD" -t "127.0.0.1/$P_FWDRR" -u "127.0.0.1/$P_FWDUDP" \
+			-t "$XADDR/$P_XFWD" \
 			--netns "/proc/$NS/ns/net" --userns "/proc/$NS/ns/user" ;;
 	slirp4netns)
 		bg slirp4netns -c -6 --mtu "$MTU" -a "$2" -r "$RFD" "$NS" tap0 ;;
@@ -284,9 +290,10 @@ api() {
 	die "API request $1 answered: ${r:-nothing}"
 }
 
-# fwd PROTO HOSTPORT GUESTPORT: add a forward of 127.0.0.1:HOSTPORT to the namespace through the API.
+# fwd PROTO HOSTPORT GUESTPORT [HOSTADDR]: add a forward of HOSTADDR:HOSTPORT (127.0.0.1 unless
+# given) to the namespace through the API.
 fwd() {
-	api "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":\"$1\",\"host_addr\":\"127.0.0.1\",\"host_port\":$2,\"guest_port\":$3}}"
+	api "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":\"$1\",\"host_addr\":\"${4:-127.0.0.1}\",\"host_port\":$2,\"guest_port\":$3}}"
 }
 
 # helper_up KIND: fresh namespace, helper KIND with the forwards in place; sets NS, HP and GW.
@@ -308,6 +315,7 @@ helper_up() {
 		fwd tcp "$P_FWD" "$P_FWD"
 		fwd tcp "$P_FWDRR" "$P_FWDRR"
 		fwd udp "$P_FWDUDP" "$P_FWDUDP"
+		fwd tcp "$P_XFWD" "$P_XFWD" "$XADDR"
 	fi
 }
 
@@ -440,6 +448,8 @@ bench_one() {
 	! want cps || run_cps
 	! want fwd || run_iperf fwd ns "$P_FWD" -c 127.0.0.1 -p "$P_FWD"
 	! want rev || run_iperf rev ns "$P_FWD" -c 127.0.0.1 -p "$P_FWD" -R
+	! want xfwd || run_iperf xfwd ns "$P_XFWD" -c "$XADDR" -p "$P_XFWD"
+	! want xrev || run_iperf xrev ns "$P_XFWD" -c "$XADDR" -p "$P_XFWD" -R
 	! want p100 || run_iperf p100 ns "$P_FWD" -c 127.0.0.1 -p "$P_FWD" -P 100
 	log "round $2/$REPEAT $kind: latency"
 	! want out_rr || run_sockperf out_rr_us host "$P_OUTRR" "$GW" "$P_OUTRR" --tcp
@@ -572,8 +582,8 @@ main() {
 	local base
 	base=$(free_base)
 	P_OUT=$base P_OUTRR=$((base + 1)) P_FWD=$((base + 2)) P_FWDRR=$((base + 3)) P_FWDUDP=$((base + 4))
-	P_CPS=$((base + 5))
-	log "ports $base-$((base + 5)), REPEAT=$REPEAT T=$T STARTS=$STARTS, KINDS=${HELPERS[*]}, ONLY=${WORKLOADS[*]}"
+	P_CPS=$((base + 5)) P_XFWD=$((base + 6))
+	log "ports $base-$((base + 6)), REPEAT=$REPEAT T=$T STARTS=$STARTS, KINDS=${HELPERS[*]}, ONLY=${WORKLOADS[*]}"
 	log "ours: $BIN ${EXTRA[*]}"
 
 	local r k
