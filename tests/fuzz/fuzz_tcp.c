@@ -37,7 +37,12 @@
  *		100 bytes of data << 6]
  *   4 RESEND	3 bytes: [conn] [data length, 16-bit LE], from the
  *		engine's last ACK of the guest's data
- *   5-7	nothing: time passes
+ *   5 INBOUND	1 byte: [conn | IPv6 << 2 | client << 3 | address << 6]:
+ *		a forward's connection to the guest's port 40000 + conn
+ *		(sn_tcp_accept()), its client's end served like a
+ *		listener's connection of that kind (echo, close, reset,
+ *		bulk, silent), seen by the guest from that kind's port
+ *   6-7	nothing: time passes
  *
  * The guest's side of four connections (ports 40000-40003) is kept from
  * the frames the engine sends: SEG, ACK and RESEND build a segment whose
@@ -444,9 +449,8 @@ static void tap(const struct iovec *iov, int iovcnt, void *opaque)
 	if (tcp_len < 20 || thlen < 20 || thlen > tcp_len)
 		abort();
 	dlen = tcp_len - thlen;
-	/* options only on a SYN-ACK, which always has the MSS first */
-	if (thlen > 20 &&
-	    (th[13] & (SN_TH_SYN | SN_TH_ACK)) != (SN_TH_SYN | SN_TH_ACK))
+	/* options only on a SYN or SYN-ACK, which always has the MSS first */
+	if (thlen > 20 && !(th[13] & SN_TH_SYN))
 		abort();
 	if ((th[13] & SN_TH_SYN) &&
 	    (thlen < 24 || th[20] != 2 || th[21] != 4 ||
@@ -579,6 +583,80 @@ static void rec_syn(struct fz *z, const uint8_t *r)
 	c->snd_nxt = r[3] < 5 ? isn[r[3]] : r[3] * 0x01010101u;
 	guest_frame(z, c, idx, SN_TH_SYN, c->snd_nxt, 0, 65535, opt, optlen, 0);
 	c->snd_nxt++;
+}
+
+/* pair() - a connected pair on loopback: the accepted end (non-blocking)
+ * in @afd, the client's returned; -1 if the kernel refused */
+static int pair(int af, int *afd)
+{
+	struct sockaddr_storage sa = { .ss_family = (sa_family_t)af };
+	socklen_t len = af == AF_INET ? sizeof(struct sockaddr_in)
+				      : sizeof(struct sockaddr_in6);
+	int lfd = socket(af, SOCK_STREAM | SOCK_CLOEXEC, 0), cfd = -1;
+
+	if (af == AF_INET)
+		((struct sockaddr_in *)&sa)->sin_addr.s_addr =
+		    htonl(INADDR_LOOPBACK);
+	else
+		((struct sockaddr_in6 *)&sa)->sin6_addr = in6addr_loopback;
+	*afd = -1;
+	if (lfd < 0)
+		return -1;
+	if (!bind(lfd, (struct sockaddr *)&sa, len) && !listen(lfd, 1) &&
+	    !getsockname(lfd, (struct sockaddr *)&sa, &len)) {
+		cfd = socket(af, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (cfd >= 0 && !connect(cfd, (struct sockaddr *)&sa, len))
+			*afd = accept4(lfd, NULL, NULL,
+				       SOCK_NONBLOCK | SOCK_CLOEXEC);
+	}
+	close(lfd);
+	if (*afd < 0 && cfd >= 0) {
+		close(cfd);
+		cfd = -1;
+	}
+	return cfd;
+}
+
+/* rec_inbound() - a forward's connection toward the guest */
+static void rec_inbound(struct fz *z, uint8_t r)
+{
+	unsigned int idx = r & 3, k = ((r >> 3) & 7) % G_N_ELEMENTS(servers);
+	struct guest *c = &z->conns[idx];
+	struct sn_tcp_inbound in = { .guest_port = (uint16_t)(GPORT + idx) };
+	int cfd, afd;
+
+	in.af = (r & 4) ? AF_INET6 : AF_INET;
+	if (z->n_srv == SRV_MAX || (cfd = pair(in.af, &afd)) < 0)
+		return;
+	*c = (struct guest){ .used = true,
+			     .af = in.af,
+			     .dport = servers[k].port,
+			     .ws = -1,
+			     .snd_nxt = 0xfffffff0u };
+	if (in.af == AF_INET) {
+		memcpy(c->daddr, dst4[r >> 6], 4);
+		memcpy(in.guest, guest4, 4);
+	} else {
+		memcpy(c->daddr, dst6[r >> 6], 16);
+		memcpy(in.guest, guest6, 16);
+	}
+	memcpy(in.client, c->daddr, 16);
+	in.client_port = c->dport;
+	in.fd = afd;
+	memcpy(in.guest_mac, guest_mac, 6);
+	if (!sn_tcp_accept(z->t, &in, NULL)) {
+		close(afd);
+		close(cfd);
+		c->used = false;
+		return;
+	}
+	if (servers[k].kind == RESET) {
+		close_rst(cfd);
+		return;
+	}
+	z->srv[z->n_srv++] = (struct srv){ .fd = cfd, .kind = servers[k].kind };
+	if (servers[k].kind == CLOSE)
+		shutdown(cfd, SHUT_WR);
 }
 
 /* window() - a window field from a choice byte */
@@ -795,6 +873,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			rec_resend(&z, data);
 			data += 3;
 			size -= 3;
+			break;
+		case 5:
+			if (size < 1)
+				break;
+			rec_inbound(&z, data[0]);
+			data++;
+			size--;
 			break;
 		default:
 			break;

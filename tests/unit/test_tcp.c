@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ckrun.h"
+#include "fastfwd.h"
 #include "tcp.h"
 #include "tcpseg.h"
 
@@ -116,9 +117,27 @@ static int listener(uint16_t *port)
 	return fd;
 }
 
+/* A segment's address pair. */
+struct pair {
+	uint32_t saddr, daddr;
+	uint16_t sport, dport;
+};
+
+static void segment(struct sn_tcp *t, const struct pair *p, uint8_t flags,
+		    uint32_t seq, uint32_t ack, const char *data);
+
 /* guest() - a segment from 10.0.2.100:40000 to 10.0.2.2:@port */
 static void guest(struct sn_tcp *t, uint16_t port, uint8_t flags, uint32_t seq,
 		  uint32_t ack, const char *data)
+{
+	const struct pair p = { 0x0a000264, 0x0a000202, 40000, port };
+
+	segment(t, &p, flags, seq, ack, data);
+}
+
+/* segment() - a segment from the guest, for the engine to take */
+static void segment(struct sn_tcp *t, const struct pair *p, uint8_t flags,
+		    uint32_t seq, uint32_t ack, const char *data)
 {
 	size_t dlen = data ? strlen(data) : 0;
 	uint8_t f[14 + 20 + 20 + 64] = { 0 }, *ip = f + 14, *th = ip + 20;
@@ -131,10 +150,10 @@ static void guest(struct sn_tcp *t, uint16_t port, uint8_t flags, uint32_t seq,
 	ip[6] = 0x40;
 	ip[8] = 64;
 	ip[9] = 6;
-	put32(ip + 12, 0x0a000264);
-	put32(ip + 16, 0x0a000202);
-	put16(th, 40000);
-	put16(th + 2, port);
+	put32(ip + 12, p->saddr);
+	put32(ip + 16, p->daddr);
+	put16(th, p->sport);
+	put16(th + 2, p->dport);
 	put32(th + 4, seq);
 	put32(th + 8, ack);
 	th[12] = 5 << 4;
@@ -380,6 +399,134 @@ START_TEST(refused)
 }
 END_TEST
 
+/* ---- a forward's connection: our SYN to the guest ---- */
+
+/* The guest's service at 10.0.2.100:80, the client at 198.51.100.7:41000 */
+static const struct pair to_client = { 0x0a000264, 0xc6336407, 80, 41000 };
+
+/*
+ * inbound() - a connected pair on loopback; the accepted end handed to the
+ * engine as a forward's connection from 198.51.100.7:41000 to the guest's
+ * port 80. Return: the client's end; the SYN logged
+ */
+static int inbound(struct sn_tcp *t, struct sn_fwd_stats *fst)
+{
+	uint16_t port;
+	int lfd = listener(&port), cfd, afd;
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sn_tcp_inbound in = {
+		.af = AF_INET,
+		.client_port = 41000,
+		.guest_port = 80,
+		.fst = fst,
+	};
+	GError *err = NULL;
+
+	cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_eq(connect(cfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	afd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	ck_assert_int_ge(afd, 0);
+	close(lfd);
+	in.fd = afd;
+	put32(in.client, 0xc6336407);
+	put32(in.guest, 0x0a000264);
+	memcpy(in.guest_mac, guest_mac, 6);
+	ck_assert_msg(sn_tcp_accept(t, &in, &err), "%s",
+		      err ? err->message : "");
+	ck_assert_uint_eq(log_.n, 1);
+	ck_assert_uint_eq(log_.f[0].flags, SN_TH_SYN);
+	ck_assert_uint_eq(log_.f[0].dlen, 0);
+	return cfd;
+}
+
+/* The guest answers the SYN: data goes both ways, counted per forward */
+START_TEST(inbound_established)
+{
+	struct sn_fwd_stats *fst = g_atomic_rc_box_new0(struct sn_fwd_stats);
+	struct sn_tcp *t = engine(false);
+	int cfd = inbound(t, fst), i;
+	uint32_t isn = log_.f[0].seq;
+	char buf[16] = { 0 };
+	const struct out *o;
+
+	ck_assert_uint_eq(fst->conns_open, 1);
+	segment(t, &to_client, SN_TH_SYN | SN_TH_ACK, GUEST_ISN, isn + 1, NULL);
+	pump(t, 0);
+	o = find(1, SN_TH_ACK);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_uint_eq(o->seq, isn + 1);
+	ck_assert_uint_eq(o->ack, GUEST_ISN + 1);
+	ck_assert_int_eq(send(cfd, "hello", 5, 0), 5);
+	for (i = 0; i < 25 && !find(1, SN_TH_PSH); i++)
+		pump(t, 20);
+	o = find(1, SN_TH_PSH);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_uint_eq(o->seq, isn + 1);
+	ck_assert_mem_eq(o->data, "hello", 5);
+	segment(t, &to_client, SN_TH_ACK | SN_TH_PSH, GUEST_ISN + 1, isn + 6,
+		"world");
+	pump(t, 0);
+	ck_assert_int_eq(recv(cfd, buf, sizeof(buf), 0), 5);
+	ck_assert_str_eq(buf, "world");
+	pump(t, 0); /* the release of what the guest acknowledged */
+	ck_assert_uint_eq(fst->bytes_to_guest, 5);
+	ck_assert_uint_eq(fst->bytes_from_guest, 5);
+	close(cfd);
+	sn_tcp_free(t);
+	/* the engine gave its reference back */
+	ck_assert_uint_eq(fst->conns_open, 0);
+	ck_assert_uint_eq(fst->conns_total, 1);
+	g_atomic_rc_box_release(fst);
+}
+END_TEST
+
+/* The guest's RST (nothing listens on the port): the client is reset */
+START_TEST(inbound_refused)
+{
+	struct sn_tcp *t = engine(false);
+	int cfd = inbound(t, NULL);
+	uint32_t isn = log_.f[0].seq;
+	struct pollfd p = { .fd = cfd, .events = POLLIN };
+	char c;
+
+	/* an ACK of something else is answered with an RST, and ignored */
+	segment(t, &to_client, SN_TH_SYN | SN_TH_ACK, GUEST_ISN, isn + 7, NULL);
+	ck_assert_uint_eq(log_.n, 2);
+	ck_assert_uint_eq(log_.f[1].flags, SN_TH_RST);
+	ck_assert_uint_eq(log_.f[1].seq, isn + 7);
+	ck_assert_uint_eq(sn_tcp_stats(t)->open, 1);
+	segment(t, &to_client, SN_TH_RST | SN_TH_ACK, 0, isn + 1, NULL);
+	ck_assert_uint_eq(sn_tcp_stats(t)->open, 0);
+	ck_assert_uint_eq(sn_tcp_stats(t)->refused, 1);
+	ck_assert_int_eq(poll(&p, 1, 5000), 1);
+	ck_assert_int_eq(recv(cfd, &c, 1, 0), -1);
+	ck_assert_int_eq(errno, ECONNRESET);
+	close(cfd);
+	sn_tcp_free(t);
+}
+END_TEST
+
+/* No answer: the SYN again after the retransmission timeout */
+START_TEST(inbound_syn_again)
+{
+	struct sn_tcp *t = engine(false);
+	int cfd = inbound(t, NULL), i;
+	uint32_t isn = log_.f[0].seq;
+
+	ck_assert_int_le(sn_tcp_timeout_ms(t, g_get_monotonic_time() / 1000),
+			 SN_TCP_RTO_MS);
+	for (i = 0; i < 50 && log_.n < 2; i++)
+		pump(t, 20);
+	ck_assert_uint_ge(log_.n, 2);
+	ck_assert_uint_eq(log_.f[1].flags, SN_TH_SYN);
+	ck_assert_uint_eq(log_.f[1].seq, isn);
+	close(cfd);
+	sn_tcp_free(t);
+}
+END_TEST
+
 static bool lo_up(void)
 {
 	struct ifreq ifr = { .ifr_name = "lo" };
@@ -409,6 +556,9 @@ static Suite *tcp_suite(void)
 	tcase_add_test(tc, fin_peer_closed_while_connecting_no_peek_off);
 	tcase_add_test(tc, ack_of_unsent_drops_segment);
 	tcase_add_test(tc, fin_again_acknowledged);
+	tcase_add_test(tc, inbound_established);
+	tcase_add_test(tc, inbound_refused);
+	tcase_add_test(tc, inbound_syn_again);
 	suite_add_tcase(s, tc);
 	return s;
 }
