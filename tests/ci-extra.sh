@@ -185,7 +185,7 @@ fi
 #   errors, unprivileged  they find the daemon by its executable's name
 #   rootlesskit, podman, docker, systemd, man: the real clients and the
 #                         units, not the daemon's own code paths
-vgtests="api ctl traffic dhcp dns configure state forward guard ipv6 scale offload tcp"
+vgtests="api ctl traffic dhcp dns configure state forward guard ipv6 scale offload tcp fwdtap"
 vglogs="$work/valgrind-logs" # one directory per test in it
 mkdir -m 1777 "$vglogs"
 vgerrors='^==[0-9]+== (Invalid |Conditional jump|Use of uninitialised|Syscall param|Mismatched |Source and destination overlap|Argument |.* definitely lost in loss record)'
@@ -203,7 +203,7 @@ exec valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite \\
 EOF
 		chmod 755 "$work/slirpnetd-vg-$t"
 		echo "ci-extra: tests/integration/test_$t.sh, the daemon in memcheck"
-		# (test_tcp's bulk transfers a sixteenth the size: memcheck
+		# (test_tcp's and test_fwdtap's transfers a sixteenth the size: memcheck
 		# runs the daemon some twenty times slower)
 		if ! SLIRPNETD="$work/slirpnetd-vg-$t" SN_CLEANUP_TERM=1 \
 			SN_TCP_MIB_DIV=16 \
