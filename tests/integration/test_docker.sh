@@ -9,8 +9,10 @@
 # as its helper; a container reaches a listener on the host byte-exact; on
 # a user-defined network docker's embedded DNS resolves another container
 # by name and other names through slirpnetd's 10.0.2.3, and outbound TCP
-# works, but not to the host's loopback; published TCP and UDP ports carry data byte-exact; docker rm frees
-# the port for a new publish; stopping dockerd leaves no helper behind.
+# works, but not to the host's loopback; published TCP and UDP ports carry data byte-exact, from the
+# host's loopback and from its other address; with the slirp4netns port driver the container sees a client
+# that is not on the loopback as itself; docker rm frees the port for a new publish; stopping dockerd leaves
+# no helper behind.
 . "$(dirname "$0")/lib.sh"
 # No sn_sandbox: rootlesskit needs real subordinate ids (newuidmap), so it
 # runs as sntest on the real host's users and files, but in a network,
@@ -29,6 +31,7 @@ README="$(dirname "$0")/../../README.md"
 HOST_ECHO_PORT=47301 # echo server on the host's SN_NET_ADDR
 LOOP_ECHO_PORT=47302 # echo server on the host's 127.0.0.1
 PUB_PORT=47310       # published port, TCP and UDP
+ADDR_PORT=47311      # published port whose service tells the client's address
 TCP_PORT=8080        # echo servers in the containers
 UDP_PORT=8081
 IMAGE=slirpnetd-test-busybox:latest
@@ -206,6 +209,25 @@ hostfwd_ports() {
 # listening PORT: true while a TCP or UDP socket of the host's listens on PORT
 listening() { ss -Htuln "sport = :$1" | grep -q .; }
 
+# client_address_check HOW: with rootlesskit's slirp4netns port driver, a
+# published port's service sees a client that is not on the host's loopback
+# as itself (slirpnetd carries it through tap0, Docker's DNAT rule inside
+# takes it to the container), as with slirp4netns
+client_address_check() {
+	local how=$1 out
+	sn_port_free "$ADDR_PORT"
+	out=$(dk run -d --name "sn-addr" --stop-timeout 1 -p "$ADDR_PORT:$TCP_PORT/tcp" "$IMAGE" \
+		socat "TCP-LISTEN:$TCP_PORT,fork,reuseaddr" 'SYSTEM:echo peer=$SOCAT_PEERADDR' 2>&1) ||
+		fail "$how: docker run -p $ADDR_PORT: $out"
+	wait_for bash -c "timeout 5 socat -t 5 - TCP:$SN_NET_ADDR:$ADDR_PORT </dev/null | grep -q peer=" ||
+		fail "$how: the container's address service does not answer on $SN_NET_ADDR:$ADDR_PORT"
+	out=$(timeout 30 socat -t 10 - "TCP:$SN_NET_ADDR:$ADDR_PORT,bind=$SN_NET_ADDR" </dev/null 2>&1) || true
+	[ "$out" = "peer=$SN_NET_ADDR" ] ||
+		fail "$how: a client at $SN_NET_ADDR was seen in the container as \"$out\", not peer=$SN_NET_ADDR"
+	out=$(dk rm -f sn-addr 2>&1) || fail "$how: docker rm -f sn-addr: $out"
+	ok "$how: the container saw the client at $SN_NET_ADDR as itself (published port $ADDR_PORT)"
+}
+
 # run_checks HOW DRIVER: the containers' checks against the running dockerd
 run_checks() {
 	local how=$1 driver=$2 net="sn-net-$2" peer="sn-peer-$2" client="sn-client-$2" pub="sn-pub-$2"
@@ -283,6 +305,8 @@ run_checks() {
 	sn_echo_check "$how: host $SN_NET_ADDR:$PUB_PORT/tcp -> container :$TCP_PORT" "$U/data" \
 		socat -t 30 - "TCP:$SN_NET_ADDR:$PUB_PORT"
 	udp_echo_check "$how: host 127.0.0.1:$PUB_PORT/udp -> container :$UDP_PORT" 127.0.0.1 "$PUB_PORT"
+	udp_echo_check "$how: host $SN_NET_ADDR:$PUB_PORT/udp -> container :$UDP_PORT" "$SN_NET_ADDR" "$PUB_PORT"
+	[ "$driver" != slirp4netns ] || client_address_check "$how"
 
 	# (d) docker rm frees the port, and it can be published again
 	out=$(dk rm -f "$pub" 2>&1) || fail "$how: docker rm -f $pub: $out"
