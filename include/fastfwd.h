@@ -70,6 +70,12 @@ typedef void (*sn_fwd_tap_fn)(void *opaque, int fd,
 struct sn_fwd_env {
 	sn_fwd_tap_fn tap_accept; /* NULL: nothing goes through tap0 */
 	void *tap_opaque;
+	/* the guest's networks: a client in one of them cannot be shown to
+	 * the guest as itself (its replies would stay on the link), nor an
+	 * IPv6 one without tap_ipv6; in mode auto those are spliced */
+	struct in_addr tap_net, tap_mask;
+	struct in6_addr tap_prefix6; /* a /64 */
+	bool tap_ipv6;
 	struct sn_evloop *ev;
 	struct sn_nshelper *nsh;
 	GArray *pipes; /* empty pipes (fd pairs), ready for reuse */
@@ -146,6 +152,10 @@ char *sn_fwd_spec_host(const struct sn_fwd_spec *spec);
 
 /* sn_fwd_peer_loopback() - is @peer on the host's loopback? */
 bool sn_fwd_peer_loopback(const struct sockaddr_storage *peer);
+
+/* sn_fwd_peer_tap_ok() - can @peer be shown to the guest as itself? */
+bool sn_fwd_peer_tap_ok(const struct sn_fwd_env *env,
+			const struct sockaddr_storage *peer);
 
 /* sn_fwd_peer_v4() - @peer as IPv4 (also from v4-mapped IPv6), if it is */
 bool sn_fwd_peer_v4(const struct sockaddr_storage *peer,

@@ -262,6 +262,19 @@ bool sn_fwd_peer_loopback(const struct sockaddr_storage *peer)
 	       IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr);
 }
 
+bool sn_fwd_peer_tap_ok(const struct sn_fwd_env *env,
+			const struct sockaddr_storage *peer)
+{
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)peer;
+	struct sockaddr_in a4;
+
+	if (sn_fwd_peer_v4(peer, &a4))
+		return (a4.sin_addr.s_addr & env->tap_mask.s_addr) !=
+		       env->tap_net.s_addr;
+	return env->tap_ipv6 && peer->ss_family == AF_INET6 &&
+	       memcmp(&a6->sin6_addr, &env->tap_prefix6, 8) != 0;
+}
+
 bool sn_fwd_peer_v4(const struct sockaddr_storage *peer,
 		    struct sockaddr_in *out)
 {

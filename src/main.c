@@ -255,6 +255,10 @@ static bool start_forwarding(struct sn_daemon *d, GError **err)
 		sn_fwdtap_init(&d->fwdtap, d->stack);
 		d->env.tap_accept = sn_fwdtap_accept;
 		d->env.tap_opaque = &d->fwdtap;
+		d->env.tap_net = cfg->addrs.network;
+		d->env.tap_mask = cfg->addrs.netmask;
+		d->env.tap_prefix6 = cfg->addrs.prefix6;
+		d->env.tap_ipv6 = cfg->enable_ipv6;
 	}
 	sn_fwd_table_init(&d->fwds, sn_stack_slirp(d->stack), &d->env);
 	d->fwds.default_source_ip = cfg->keep_source_ip;

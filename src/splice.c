@@ -482,7 +482,8 @@ static bool through_tap(const struct sn_splice_fwd *f,
 	if (s->mode == SN_FWD_MODE_TAP)
 		return true;
 	return s->mode == SN_FWD_MODE_AUTO && !s->proxy_protocol &&
-	       !s->source_ip && !sn_fwd_peer_loopback(peer);
+	       !s->source_ip && !sn_fwd_peer_loopback(peer) &&
+	       sn_fwd_peer_tap_ok(f->env, peer);
 }
 
 static void listener_event(struct sn_ev *ev, uint32_t events)

@@ -805,6 +805,22 @@ static void client_addr(const struct sn_stack *s,
 	in->client_port = ntohs(p6->sin6_port);
 }
 
+/* in_guest_net() - is @in's client (not the gateway) an address of the
+ * guest's network, which the guest would look for on tap0's link? */
+static bool in_guest_net(const struct sn_stack *s,
+			 const struct sn_tcp_inbound *in)
+{
+	struct in_addr a;
+
+	if (in->af == AF_INET6)
+		return !memcmp(in->client, &s->addrs.prefix6, 8) &&
+		       memcmp(in->client, &s->addrs.gateway6, 16) != 0;
+	memcpy(&a, in->client, 4);
+	return (a.s_addr & s->addrs.netmask.s_addr) ==
+		   s->addrs.network.s_addr &&
+	       a.s_addr != s->addrs.gateway.s_addr;
+}
+
 /* sn_stack_tcp_accept() - a forward's connection, to the guest on tap0 */
 bool sn_stack_tcp_accept(struct sn_stack *s, int fd,
 			 const struct sockaddr_storage *peer,
@@ -833,6 +849,14 @@ bool sn_stack_tcp_accept(struct sn_stack *s, int fd,
 	if (!guest_mac(s, in.guest_mac, err))
 		return false;
 	client_addr(s, peer, &in);
+	if (in_guest_net(s, &in)) {
+		g_set_error_literal(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+				    "the client's address is in the guest's "
+				    "own network, where the guest would look "
+				    "for it: use mode auto or splice for "
+				    "such clients");
+		return false;
+	}
 	if (in.af == AF_INET)
 		memcpy(in.guest, &guest, 4);
 	else

@@ -5,7 +5,9 @@
 # and appear as the gateway in mode tap; bulk both ways byte-exact; a port
 # nothing listens on; a DNAT rule to a second namespace behind a bridge
 # (what Docker builds), with mode splice for comparison; 5000 connections at
-# once; removal with a connection open; a restart from the state file.
+# once; removal with a connection open; a restart from the state file; a
+# client inside the guest's own network, and an IPv6 client without
+# --enable-ipv6, spliced in mode auto.
 . "$(dirname "$0")/lib.sh"
 sn_sandbox "$@"
 : "${FWDTOOL:?FWDTOOL must name the fwdtool test peer}"
@@ -25,6 +27,8 @@ ip addr add 198.51.100.1/32 dev lo
 ip addr add 198.51.100.7/32 dev lo
 ip -6 addr add 2001:db8::1/128 dev lo nodad
 ip -6 addr add 2001:db8::7/128 dev lo nodad
+# and a client whose address lies in the guest's own network
+ip addr add 10.0.2.50/32 dev lo
 
 sn_container
 SN_API=$SN_WORK/api.sock
@@ -105,6 +109,22 @@ r=$(api '{"execute":"list_hostfwd"}')
 	fail "list_hostfwd: modes: $r"
 ok "mode tap: a loopback client appears as 10.0.2.2 port 41002; list_hostfwd names the mode only where not the default"
 
+# --- a client inside the guest's own network (10.0.2.50) cannot be shown
+# to it as itself (the guest would look for it on tap0's link): mode auto
+# splices it, mode tap refuses it with the reason
+guest_listen 80 "$SN_WORK/g.out" eof
+timeout 60 "$PY" "$PEER" connect 198.51.100.1 8080 src=10.0.2.50 send=4096 close >"$SN_WORK/h.out" 2>&1 ||
+	fail "a client in 10.0.2.0/24: $(cat "$SN_WORK/h.out")"
+wait_for grep -q '^eof' "$SN_WORK/g.out" || fail "a client in 10.0.2.0/24: the guest read nothing"
+[ "$(peer_of "$SN_WORK/g.out" | cut -d' ' -f1)" = 10.0.2.100 ] ||
+	fail "a client in 10.0.2.0/24, mode auto: the guest saw $(peer_of "$SN_WORK/g.out")"
+add '"proto":"tcp","host_addr":"0.0.0.0","host_port":8087,"guest_port":82,"mode":"tap"' >/dev/null
+out=$(timeout 60 "$PY" "$PEER" connect 198.51.100.1 8087 src=10.0.2.50 err 2>&1) || true
+[ "$out" = $'connected\nerr ECONNRESET' ] || [ "${out% *}" = "connect-error ECONNRESET" ] ||
+	fail "a client in 10.0.2.0/24, mode tap: $out"
+wait_for grep -q "in the guest's own network" "$SN_LOG" || fail "mode tap: no reason logged for 10.0.2.50"
+ok "a client in the guest's network: spliced in mode auto; reset in mode tap, with the reason logged"
+
 # --- nothing listens on the guest's port: the client is reset
 add '"proto":"tcp","host_addr":"198.51.100.1","host_port":8083,"guest_port":83' >/dev/null
 out=$(timeout 60 "$PY" "$PEER" connect 198.51.100.1 8083 src=198.51.100.7 err 2>&1) || true
@@ -163,12 +183,12 @@ ok "DNAT, mode splice: the backend saw 10.0.2.100 (splice does not keep the clie
 nsx "$FWDTOOL" echo-server 85 &
 SN_PIDS+=($!)
 wait_for nsx sh -c "ss -Hltn 'sport = :85' | grep -q ." || fail "the guest's echo server did not start"
-add '"proto":"tcp","host_addr":"198.51.100.1","host_port":8086,"guest_port":85' >/dev/null
+idn=$(add '"proto":"tcp","host_addr":"198.51.100.1","host_port":8086,"guest_port":85')
 timeout 170 "$FWDTOOL" storm 198.51.100.1 8086 "$CONNS" 2048 >"$SN_WORK/storm" 2>&1 || true
 grep -qx "connected $CONNS" "$SN_WORK/storm" || fail "$CONNS connections: $(cat "$SN_WORK/storm")"
 grep -qx "echoed $CONNS" "$SN_WORK/storm" || fail "$CONNS connections: not all echoed: $(cat "$SN_WORK/storm")"
 r=$(api '{"execute":"get_stats"}')
-tapn=$(jq '.return.entries[] | select(.id == 7) | .tap.connections_total' <<<"$r")
+tapn=$(jq ".return.entries[] | select(.id == $idn) | .tap.connections_total" <<<"$r")
 [ "$tapn" = "$CONNS" ] || fail "get_stats: $tapn connections through tap0, not $CONNS: $r"
 ok "$CONNS connections at once from 198.51.100.1, each echoed byte-exact; get_stats counted $CONNS through tap0"
 
@@ -204,4 +224,17 @@ wait_for grep -q '^eof' "$SN_WORK/g.out" || fail "after a restart: the guest rea
 [ "$(peer_of "$SN_WORK/g.out")" = "10.0.2.2 41005" ] ||
 	fail "after a restart, mode tap: the guest saw $(peer_of "$SN_WORK/g.out")"
 ok "restarted from the state file: the same forwards and modes; mode tap still carries the client's port"
+
+# --- without --enable-ipv6 the guest has no IPv6 address to be reached at:
+# mode auto splices an IPv6 client
+kill "$SN_PID"
+sn_wait_exit "$SN_PID" 30
+sn_start -c --api-socket "$SN_API" --state-file "$STATE" "$CPID" tap0
+guest_listen 81 "$SN_WORK/g6.out" eof
+timeout 60 "$PY" "$PEER" connect 2001:db8::1 8081 src=2001:db8::7 send=4096 close >"$SN_WORK/h6.out" 2>&1 ||
+	fail "IPv6 client, no --enable-ipv6: $(cat "$SN_WORK/h6.out")"
+wait_for grep -q '^eof' "$SN_WORK/g6.out" || fail "IPv6 client, no --enable-ipv6: the guest read nothing"
+[ "$(peer_of "$SN_WORK/g6.out" | cut -d' ' -f1)" = 10.0.2.100 ] ||
+	fail "IPv6 client, no --enable-ipv6: the guest saw $(peer_of "$SN_WORK/g6.out")"
+ok "without --enable-ipv6, mode auto splices an IPv6 client (the guest sees 10.0.2.100)"
 sn_done
