@@ -78,12 +78,13 @@ static bool join_userns(int fd, const char *path, GError **err)
 	if (!setns(fd, CLONE_NEWUSER))
 		return true;
 	e = errno;
-	g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e),
-		    "setns(CLONE_NEWUSER): %s (cannot join user namespace %s%s)",
-		    g_strerror(e), path,
-		    e == EINVAL ? ": not a user namespace, or one we "
-				  "cannot enter"
-				: "");
+	g_set_error(
+	    err, G_FILE_ERROR, g_file_error_from_errno(e),
+	    "setns(CLONE_NEWUSER): %s (cannot join user namespace %s%s)",
+	    g_strerror(e), path,
+	    e == EINVAL ? ": not a user namespace, or one we "
+			  "cannot enter"
+			: "");
 	errno = e;
 	return false;
 }
