@@ -252,11 +252,10 @@ START_TEST(fin_peer_closed_while_connecting)
 }
 END_TEST
 
-/* Known bug: without SO_PEEK_OFF (kernels before 6.9), a peer that closes
- * before the engine handles the end of connect() leaves the guest without
- * a FIN: the EPOLLRDHUP arrives in the same event as EPOLLOUT, and
- * conn_event() returns after connected() without setting F_SOCK_HUP, which
- * is all peek() has to tell the end of file from "no new data". */
+/* Without SO_PEEK_OFF (kernels before 6.9), a peer that closes before the
+ * engine handles the end of connect(): the EPOLLRDHUP comes in the same
+ * event as EPOLLOUT, and F_SOCK_HUP, all peek() has to tell the end of file
+ * from "no new data", must be kept from it, or the guest gets no FIN. */
 START_TEST(fin_peer_closed_while_connecting_no_peek_off)
 {
 	fin_after_close(true, true);
@@ -318,9 +317,9 @@ START_TEST(echo_no_peek_off)
 }
 END_TEST
 
-/* Known bug: a segment whose ACK acknowledges what the engine never sent
- * is answered with an ACK, and then its data is still written to the
- * socket; RFC 9293 (3.10.7.4) and Linux drop such a segment whole. */
+/* A segment whose ACK acknowledges what the engine never sent is answered
+ * with an ACK and dropped whole, data included, as RFC 9293 (3.10.7.4) and
+ * Linux do. */
 START_TEST(ack_of_unsent_drops_segment)
 {
 	struct sn_tcp *t = engine(false);
@@ -343,11 +342,9 @@ START_TEST(ack_of_unsent_drops_segment)
 }
 END_TEST
 
-/* Known bug: once the guest's FIN is in, a copy of it (the guest did not
- * get our ACK) is not acknowledged again, as conn_data() returns before it
- * asks for an ACK; the guest repeats its FIN until it gives up, unless the
- * peer sends something. Old data and old FINs are acknowledged
- * (RFC 9293, 3.10.7.4). */
+/* Once the guest's FIN is in, a copy of it (the guest did not get our ACK)
+ * is acknowledged again, as old data and old FINs are (RFC 9293,
+ * 3.10.7.4); else the guest repeats its FIN until it gives up. */
 START_TEST(fin_again_acknowledged)
 {
 	struct sn_tcp *t = engine(false);
