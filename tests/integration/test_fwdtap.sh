@@ -59,6 +59,20 @@ guest_listen() {
 sums() { awk '$1 == "sent" || $1 == "eof" { print $NF }' "$1"; }
 # peer_of OUT: the "ADDR PORT" the guest's listener saw
 peer_of() { awk '$1 == "peer" { sub(/^::ffff:/, "", $2); print $2, $3 }' "$1"; }
+# seen_as HOW GPORT WANT ADDR PORT [src=A] [from=P]: a client connects to
+# ADDR:PORT and sends 4 KiB; the guest's listener on GPORT must see it as
+# WANT ("ADDR PORT", or an address alone)
+seen_as() {
+	local how=$1 gport=$2 want=$3 got
+	shift 3
+	guest_listen "$gport" "$SN_WORK/g.out" eof
+	timeout 60 "$PY" "$PEER" connect "$@" send=4096 close >"$SN_WORK/h.out" 2>&1 ||
+		fail "$how: $(cat "$SN_WORK/h.out")"
+	wait_for grep -q '^eof' "$SN_WORK/g.out" || fail "$how: the guest read nothing"
+	got=$(peer_of "$SN_WORK/g.out")
+	[[ $want == *" "* ]] || got=${got% *}
+	[ "$got" = "$want" ] || fail "$how: the guest saw $got, not $want"
+}
 
 # --- IPv4: a client at 198.51.100.7, port 41000; 8 MiB each way
 id4=$(add '"proto":"tcp","host_addr":"0.0.0.0","host_port":8080,"guest_port":80')
@@ -88,22 +102,12 @@ ok "IPv6: the guest saw the client as 2001:db8::7 port 41001; $MID bytes each wa
 
 # --- a loopback client in mode auto keeps the splice path: the guest sees
 # its own address, as before
-guest_listen 80 "$SN_WORK/g.out" eof
-timeout 60 "$PY" "$PEER" connect 127.0.0.1 8080 send=4096 close >"$SN_WORK/h.out" 2>&1 ||
-	fail "loopback client: $(cat "$SN_WORK/h.out")"
-wait_for grep -q '^eof' "$SN_WORK/g.out" || fail "loopback client: the guest read nothing"
-[ "$(peer_of "$SN_WORK/g.out" | cut -d' ' -f1)" = 10.0.2.100 ] ||
-	fail "loopback client, mode auto: the guest saw $(peer_of "$SN_WORK/g.out")"
+seen_as "a loopback client, mode auto" 80 10.0.2.100 127.0.0.1 8080
 ok "a loopback client in mode auto goes by splice (the guest sees 10.0.2.100)"
 
 # --- mode tap: a loopback client appears as the gateway, as with libslirp
 add '"proto":"tcp","host_addr":"127.0.0.1","host_port":8082,"guest_port":82,"mode":"tap"' >/dev/null
-guest_listen 82 "$SN_WORK/g.out" eof
-timeout 60 "$PY" "$PEER" connect 127.0.0.1 8082 from=41002 send=4096 close >"$SN_WORK/h.out" 2>&1 ||
-	fail "mode tap: $(cat "$SN_WORK/h.out")"
-wait_for grep -q '^eof' "$SN_WORK/g.out" || fail "mode tap: the guest read nothing"
-[ "$(peer_of "$SN_WORK/g.out")" = "10.0.2.2 41002" ] ||
-	fail "mode tap, loopback client: the guest saw $(peer_of "$SN_WORK/g.out"), not 10.0.2.2 41002"
+seen_as "a loopback client, mode tap" 82 "10.0.2.2 41002" 127.0.0.1 8082 from=41002
 r=$(api '{"execute":"list_hostfwd"}')
 [ "$(jq -c '[.entries[] | .mode]' <<<"$r")" = '[null,null,"tap"]' ] ||
 	fail "list_hostfwd: modes: $r"
@@ -112,12 +116,7 @@ ok "mode tap: a loopback client appears as 10.0.2.2 port 41002; list_hostfwd nam
 # --- a client inside the guest's own network (10.0.2.50) cannot be shown
 # to it as itself (the guest would look for it on tap0's link): mode auto
 # splices it, mode tap refuses it with the reason
-guest_listen 80 "$SN_WORK/g.out" eof
-timeout 60 "$PY" "$PEER" connect 198.51.100.1 8080 src=10.0.2.50 send=4096 close >"$SN_WORK/h.out" 2>&1 ||
-	fail "a client in 10.0.2.0/24: $(cat "$SN_WORK/h.out")"
-wait_for grep -q '^eof' "$SN_WORK/g.out" || fail "a client in 10.0.2.0/24: the guest read nothing"
-[ "$(peer_of "$SN_WORK/g.out" | cut -d' ' -f1)" = 10.0.2.100 ] ||
-	fail "a client in 10.0.2.0/24, mode auto: the guest saw $(peer_of "$SN_WORK/g.out")"
+seen_as "a client in 10.0.2.0/24, mode auto" 80 10.0.2.100 198.51.100.1 8080 src=10.0.2.50
 add '"proto":"tcp","host_addr":"0.0.0.0","host_port":8087,"guest_port":82,"mode":"tap"' >/dev/null
 out=$(timeout 60 "$PY" "$PEER" connect 198.51.100.1 8087 src=10.0.2.50 err 2>&1) || true
 [ "$out" = $'connected\nerr ECONNRESET' ] || [ "${out% *}" = "connect-error ECONNRESET" ] ||
@@ -217,12 +216,7 @@ sn_wait_exit "$SN_PID" 30
 sn_start -c --enable-ipv6 --api-socket "$SN_API" --state-file "$STATE" "$CPID" tap0
 got=$(api '{"execute":"list_hostfwd"}')
 [ "$got" = "$want" ] || fail "after a restart: $got, not $want"
-guest_listen 82 "$SN_WORK/g.out" eof
-timeout 60 "$PY" "$PEER" connect 127.0.0.1 8082 from=41005 send=4096 close >"$SN_WORK/h.out" 2>&1 ||
-	fail "after a restart, mode tap: $(cat "$SN_WORK/h.out")"
-wait_for grep -q '^eof' "$SN_WORK/g.out" || fail "after a restart: the guest read nothing"
-[ "$(peer_of "$SN_WORK/g.out")" = "10.0.2.2 41005" ] ||
-	fail "after a restart, mode tap: the guest saw $(peer_of "$SN_WORK/g.out")"
+seen_as "after a restart, mode tap" 82 "10.0.2.2 41005" 127.0.0.1 8082 from=41005
 ok "restarted from the state file: the same forwards and modes; mode tap still carries the client's port"
 
 # --- without --enable-ipv6 the guest has no IPv6 address to be reached at:
@@ -230,11 +224,6 @@ ok "restarted from the state file: the same forwards and modes; mode tap still c
 kill "$SN_PID"
 sn_wait_exit "$SN_PID" 30
 sn_start -c --api-socket "$SN_API" --state-file "$STATE" "$CPID" tap0
-guest_listen 81 "$SN_WORK/g6.out" eof
-timeout 60 "$PY" "$PEER" connect 2001:db8::1 8081 src=2001:db8::7 send=4096 close >"$SN_WORK/h6.out" 2>&1 ||
-	fail "IPv6 client, no --enable-ipv6: $(cat "$SN_WORK/h6.out")"
-wait_for grep -q '^eof' "$SN_WORK/g6.out" || fail "IPv6 client, no --enable-ipv6: the guest read nothing"
-[ "$(peer_of "$SN_WORK/g6.out" | cut -d' ' -f1)" = 10.0.2.100 ] ||
-	fail "IPv6 client, no --enable-ipv6: the guest saw $(peer_of "$SN_WORK/g6.out")"
+seen_as "an IPv6 client without --enable-ipv6" 81 10.0.2.100 2001:db8::1 8081 src=2001:db8::7
 ok "without --enable-ipv6, mode auto splices an IPv6 client (the guest sees 10.0.2.100)"
 sn_done
