@@ -189,49 +189,67 @@ vgtests="api ctl traffic dhcp dns configure state forward guard ipv6 scale offlo
 vglogs="$work/valgrind-logs" # one directory per test in it
 mkdir -m 1777 "$vglogs"
 vgerrors='^==[0-9]+== (Invalid |Conditional jump|Use of uninitialised|Syscall param|Mismatched |Source and destination overlap|Argument |.* definitely lost in loss record)'
-if [ ! -x "$BUILD/src/slirpnetd" ] || ! command -v valgrind >/dev/null; then
-	flunk "memcheck: needs valgrind and $BUILD/src/slirpnetd"
-else
-	for t in $vgtests; do
-		mkdir -m 1777 "$vglogs/$t"
-		cat >"$work/slirpnetd-vg-$t" <<EOF
+# vg_test T: test_T.sh with the daemon in memcheck; its output in
+# $work/vg-T.log, its exit status in $work/vg-T.rc
+vg_test() {
+	local t=$1
+	mkdir -m 1777 "$vglogs/$t"
+	cat >"$work/slirpnetd-vg-$t" <<EOF
 #!/bin/sh
 exec valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite \\
 	--errors-for-leak-kinds=definite --log-file=$vglogs/$t/vg.%p \\
 	--suppressions=$(realpath tests/valgrind.supp) \\
 	$(realpath "$BUILD/src/slirpnetd") "\$@"
 EOF
-		chmod 755 "$work/slirpnetd-vg-$t"
-		echo "ci-extra: tests/integration/test_$t.sh, the daemon in memcheck"
-		# (test_tcp's and test_fwdtap's transfers a sixteenth the size: memcheck
-		# runs the daemon some twenty times slower)
-		if ! SLIRPNETD="$work/slirpnetd-vg-$t" SN_CLEANUP_TERM=1 \
-			SN_TCP_MIB_DIV=16 \
-			FWDTOOL="$BUILD/tests/fwdtool" \
-			SLIRPNETD_CTL="$BUILD/src/slirpnetd-ctl" \
-			SLIRPNETD_KNOBS="$BUILD/tests/slirpnetd-knobs" \
-			timeout 300 "tests/integration/test_$t.sh" \
-			>"$work/vg-$t.log" 2>&1; then
-			tail -n 40 "$work/vg-$t.log"
-			flunk "test_$t.sh with the daemon in memcheck"
-			continue
-		fi
-		# errors are logged as they happen; the summary (and the leak
-		# check) only by a process that exits
-		runs=$(grep -l 'ERROR SUMMARY:' "$vglogs/$t"/vg.* 2>/dev/null | wc -l)
-		bad=$(grep -lE "$vgerrors" "$vglogs/$t"/vg.* 2>/dev/null)
-		if [ -n "$bad" ]; then
-			for f in $bad; do
-				echo "--- $f:"
-				grep -v '^--[0-9]*-- ' "$f"
-			done
-			flunk "test_$t.sh: memcheck errors (above)"
-		elif [ "$runs" = 0 ]; then
-			flunk "test_$t.sh: no daemon exit was leak-checked"
-		else
-			pass "test_$t.sh, the daemon in memcheck: no error, no definite leak in $runs exits"
-		fi
+	chmod 755 "$work/slirpnetd-vg-$t"
+	# (test_tcp's and test_fwdtap's transfers a sixteenth the size:
+	# memcheck runs the daemon some twenty times slower)
+	SLIRPNETD="$work/slirpnetd-vg-$t" SN_CLEANUP_TERM=1 \
+		SN_TCP_MIB_DIV=16 \
+		FWDTOOL="$BUILD/tests/fwdtool" \
+		SLIRPNETD_CTL="$BUILD/src/slirpnetd-ctl" \
+		SLIRPNETD_KNOBS="$BUILD/tests/slirpnetd-knobs" \
+		timeout 300 "tests/integration/test_$t.sh" >"$work/vg-$t.log" 2>&1
+	echo $? >"$work/vg-$t.rc"
+}
+
+# vg_report T: pass or fail test T from its exit status and memcheck's logs
+vg_report() {
+	local t=$1 runs bad f
+	echo "ci-extra: tests/integration/test_$t.sh, the daemon in memcheck"
+	if [ "$(cat "$work/vg-$t.rc")" != 0 ]; then
+		tail -n 40 "$work/vg-$t.log"
+		flunk "test_$t.sh with the daemon in memcheck"
+		return
+	fi
+	# errors are logged as they happen; the summary (and the leak check)
+	# only by a process that exits
+	runs=$(grep -l 'ERROR SUMMARY:' "$vglogs/$t"/vg.* 2>/dev/null | wc -l)
+	bad=$(grep -lE "$vgerrors" "$vglogs/$t"/vg.* 2>/dev/null)
+	if [ -n "$bad" ]; then
+		for f in $bad; do
+			echo "--- $f:"
+			grep -v '^--[0-9]*-- ' "$f"
+		done
+		flunk "test_$t.sh: memcheck errors (above)"
+	elif [ "$runs" = 0 ]; then
+		flunk "test_$t.sh: no daemon exit was leak-checked"
+	else
+		pass "test_$t.sh, the daemon in memcheck: no error, no definite leak in $runs exits"
+	fi
+}
+
+if [ ! -x "$BUILD/src/slirpnetd" ] || ! command -v valgrind >/dev/null; then
+	flunk "memcheck: needs valgrind and $BUILD/src/slirpnetd"
+else
+	# two at a time: memcheck runs all of a process's threads on one core
+	echo "ci-extra: $(wc -w <<<"$vgtests") integration tests with the daemon in memcheck, two at a time"
+	for t in $vgtests; do
+		while [ "$(jobs -rp | wc -l)" -ge 2 ]; do wait -n || true; done
+		vg_test "$t" &
 	done
+	wait
+	for t in $vgtests; do vg_report "$t"; done
 fi
 
 # ---- the slirp4netns name (-Dslirp4netns_alias), installed ----
