@@ -161,4 +161,32 @@ bool sn_fwd_peer_tap_ok(const struct sn_fwd_env *env,
 bool sn_fwd_peer_v4(const struct sockaddr_storage *peer,
 		    struct sockaddr_in *out);
 
+/* sn_fwd_peer_hash(), sn_fwd_peer_equal() - a UDP client's address and
+ * port (struct sockaddr_storage) as a GHashTable key */
+guint sn_fwd_peer_hash(gconstpointer p);
+gboolean sn_fwd_peer_equal(gconstpointer a, gconstpointer b);
+/* sn_fwd_peer_len() - the length of @ss's sockaddr for its family */
+socklen_t sn_fwd_peer_len(const struct sockaddr_storage *ss);
+
+/* Control data for the address a datagram was sent to (or is sent from). */
+#define SN_FWD_PKTINFO_SPACE                                                   \
+	(CMSG_SPACE(sizeof(struct in6_pktinfo)) +                              \
+	 CMSG_SPACE(sizeof(struct in_pktinfo)))
+
+/* sn_fwd_pktinfo_on() - ask for each datagram's destination address on
+ * @fd, a UDP host socket of @family */
+void sn_fwd_pktinfo_on(int fd, int family);
+/* sn_fwd_local_of() - the destination address in @msg's control data, or
+ * AF_UNSPEC */
+void sn_fwd_local_of(struct msghdr *msg, struct sockaddr_storage *local);
+/*
+ * sn_fwd_send_from() - sendmsg() @len bytes to @peer from @local (the
+ * address the client sent to: a socket bound to 0.0.0.0 or :: must answer
+ * from it, or a connected client drops the answer), without blocking
+ * Return: what sendmsg() returned
+ */
+ssize_t sn_fwd_send_from(int fd, const void *buf, size_t len,
+			 const struct sockaddr_storage *peer,
+			 const struct sockaddr_storage *local);
+
 #endif

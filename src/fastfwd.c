@@ -306,3 +306,131 @@ int sn_fwd_ns_socket(struct sn_fwd_env *env, int type, bool source_ip,
 		s.bind.sin_family = 0;
 	return sn_nshelper_socket(env->nsh, &s, err);
 }
+
+/* ---- UDP clients: flow keys, and the addresses they sent to ---- */
+
+guint sn_fwd_peer_hash(gconstpointer p)
+{
+	const struct sockaddr_storage *ss = p;
+	const struct sockaddr_in *a4 = p;
+	const struct sockaddr_in6 *a6 = p;
+	guint h;
+
+	if (ss->ss_family == AF_INET)
+		return a4->sin_addr.s_addr * 2654435761u ^ a4->sin_port;
+	h = a6->sin6_port;
+	for (int i = 0; i < 16; i++)
+		h = h * 31 + a6->sin6_addr.s6_addr[i];
+	return h;
+}
+
+gboolean sn_fwd_peer_equal(gconstpointer a, gconstpointer b)
+{
+	const struct sockaddr_storage *x = a, *y = b;
+	const struct sockaddr_in *x4 = a, *y4 = b;
+	const struct sockaddr_in6 *x6 = a, *y6 = b;
+
+	if (x->ss_family != y->ss_family)
+		return FALSE;
+	if (x->ss_family == AF_INET)
+		return x4->sin_addr.s_addr == y4->sin_addr.s_addr &&
+		       x4->sin_port == y4->sin_port;
+	return IN6_ARE_ADDR_EQUAL(&x6->sin6_addr, &y6->sin6_addr) &&
+	       x6->sin6_port == y6->sin6_port;
+}
+
+socklen_t sn_fwd_peer_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					 : sizeof(struct sockaddr_in);
+}
+
+/* ---- the host socket's addresses ----
+ *
+ * A host socket bound to 0.0.0.0 or :: must answer each client from the
+ * address that client sent to (127.0.0.2, say), or a connected client
+ * drops the answer: IP_PKTINFO tells it on receipt and sets it on send.
+ */
+
+/* pktinfo_on() - ask for the destination address of each datagram */
+void sn_fwd_pktinfo_on(int fd, int family)
+{
+	int one = 1;
+
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
+			   sizeof(one));
+	else
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+}
+
+/* local_of() - the destination address in @msg's control data, if any */
+void sn_fwd_local_of(struct msghdr *msg, struct sockaddr_storage *local)
+{
+	struct cmsghdr *c;
+
+	local->ss_family = AF_UNSPEC;
+	for (c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			struct sockaddr_in *a = (struct sockaddr_in *)local;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			a->sin_family = AF_INET;
+			a->sin_addr = pi.ipi_addr;
+		} else if (c->cmsg_level == IPPROTO_IPV6 &&
+			   c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)local;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			a->sin6_family = AF_INET6;
+			a->sin6_addr = pi.ipi6_addr;
+		}
+	}
+}
+
+/* send_from() - sendto() @peer with @local as the source address */
+ssize_t sn_fwd_send_from(int fd, const void *buf, size_t len,
+			 const struct sockaddr_storage *peer,
+			 const struct sockaddr_storage *local)
+{
+	char cbuf[SN_FWD_PKTINFO_SPACE] = { 0 };
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = { .msg_name = (void *)peer,
+			      .msg_namelen = sn_fwd_peer_len(peer),
+			      .msg_iov = &iov,
+			      .msg_iovlen = 1 };
+	struct cmsghdr *c;
+
+	if (local->ss_family == AF_INET || local->ss_family == AF_INET6) {
+		msg.msg_control = cbuf;
+		msg.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&msg);
+	} else {
+		return sendmsg(fd, &msg, MSG_DONTWAIT);
+	}
+	if (local->ss_family == AF_INET) {
+		struct in_pktinfo pi = {
+			.ipi_spec_dst =
+			    ((const struct sockaddr_in *)local)->sin_addr
+		};
+
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	} else {
+		struct in6_pktinfo pi = {
+			.ipi6_addr =
+			    ((const struct sockaddr_in6 *)local)->sin6_addr
+		};
+
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	}
+	msg.msg_controllen = c->cmsg_len;
+	return sendmsg(fd, &msg, MSG_DONTWAIT);
+}

@@ -53,138 +53,6 @@ struct flow {
 	bool rule; /* a source_ip routing rule is in place for it */
 };
 
-/* ---- flow keys ---- */
-
-static guint peer_hash(gconstpointer p)
-{
-	const struct sockaddr_storage *ss = p;
-	const struct sockaddr_in *a4 = p;
-	const struct sockaddr_in6 *a6 = p;
-	guint h;
-
-	if (ss->ss_family == AF_INET)
-		return a4->sin_addr.s_addr * 2654435761u ^ a4->sin_port;
-	h = a6->sin6_port;
-	for (int i = 0; i < 16; i++)
-		h = h * 31 + a6->sin6_addr.s6_addr[i];
-	return h;
-}
-
-static gboolean peer_equal(gconstpointer a, gconstpointer b)
-{
-	const struct sockaddr_storage *x = a, *y = b;
-	const struct sockaddr_in *x4 = a, *y4 = b;
-	const struct sockaddr_in6 *x6 = a, *y6 = b;
-
-	if (x->ss_family != y->ss_family)
-		return FALSE;
-	if (x->ss_family == AF_INET)
-		return x4->sin_addr.s_addr == y4->sin_addr.s_addr &&
-		       x4->sin_port == y4->sin_port;
-	return IN6_ARE_ADDR_EQUAL(&x6->sin6_addr, &y6->sin6_addr) &&
-	       x6->sin6_port == y6->sin6_port;
-}
-
-static socklen_t peer_len(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-					 : sizeof(struct sockaddr_in);
-}
-
-/* ---- the host socket's addresses ----
- *
- * A host socket bound to 0.0.0.0 or :: must answer each client from the
- * address that client sent to (127.0.0.2, say), or a connected client
- * drops the answer: IP_PKTINFO tells it on receipt and sets it on send.
- */
-
-#define SN_PKTINFO_SPACE                                                       \
-	(CMSG_SPACE(sizeof(struct in6_pktinfo)) +                              \
-	 CMSG_SPACE(sizeof(struct in_pktinfo)))
-
-/* pktinfo_on() - ask for the destination address of each datagram */
-static void pktinfo_on(int fd, int family)
-{
-	int one = 1;
-
-	if (family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
-			   sizeof(one));
-	else
-		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
-}
-
-/* local_of() - the destination address in @msg's control data, if any */
-static void local_of(struct msghdr *msg, struct sockaddr_storage *local)
-{
-	struct cmsghdr *c;
-
-	local->ss_family = AF_UNSPEC;
-	for (c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
-		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-			struct in_pktinfo pi;
-			struct sockaddr_in *a = (struct sockaddr_in *)local;
-
-			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			a->sin_family = AF_INET;
-			a->sin_addr = pi.ipi_addr;
-		} else if (c->cmsg_level == IPPROTO_IPV6 &&
-			   c->cmsg_type == IPV6_PKTINFO) {
-			struct in6_pktinfo pi;
-			struct sockaddr_in6 *a = (struct sockaddr_in6 *)local;
-
-			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			a->sin6_family = AF_INET6;
-			a->sin6_addr = pi.ipi6_addr;
-		}
-	}
-}
-
-/* send_from() - sendto() @peer with @local as the source address */
-static ssize_t send_from(int fd, const void *buf, size_t len,
-			 const struct sockaddr_storage *peer,
-			 const struct sockaddr_storage *local)
-{
-	char cbuf[SN_PKTINFO_SPACE] = { 0 };
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-	struct msghdr msg = { .msg_name = (void *)peer,
-			      .msg_namelen = peer_len(peer),
-			      .msg_iov = &iov,
-			      .msg_iovlen = 1 };
-	struct cmsghdr *c;
-
-	if (local->ss_family == AF_INET || local->ss_family == AF_INET6) {
-		msg.msg_control = cbuf;
-		msg.msg_controllen = sizeof(cbuf);
-		c = CMSG_FIRSTHDR(&msg);
-	} else {
-		return sendmsg(fd, &msg, MSG_DONTWAIT);
-	}
-	if (local->ss_family == AF_INET) {
-		struct in_pktinfo pi = {
-			.ipi_spec_dst =
-			    ((const struct sockaddr_in *)local)->sin_addr
-		};
-
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-	} else {
-		struct in6_pktinfo pi = {
-			.ipi6_addr =
-			    ((const struct sockaddr_in6 *)local)->sin6_addr
-		};
-
-		c->cmsg_level = IPPROTO_IPV6;
-		c->cmsg_type = IPV6_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-	}
-	msg.msg_controllen = c->cmsg_len;
-	return sendmsg(fd, &msg, MSG_DONTWAIT);
-}
-
 /* ---- flows ---- */
 
 /* flow_rule() - the routing rule that brings @fl's replies back, if any */
@@ -250,8 +118,8 @@ static void flow_event(struct sn_ev *ev, uint32_t events)
 			continue;
 		}
 		fl->last_us = g_get_monotonic_time();
-		if (send_from(f->fd, buf, (size_t)n, &fl->peer, &fl->local) ==
-		    n)
+		if (sn_fwd_send_from(f->fd, buf, (size_t)n, &fl->peer,
+				     &fl->local) == n)
 			f->stats.bytes_from_guest += (uint64_t)n;
 		else
 			f->stats.errors++;
@@ -364,7 +232,7 @@ static void host_event(struct sn_ev *ev, uint32_t events)
 	(void)events;
 	for (int i = 0; i < SN_UDP_BATCH; i++) {
 		struct sockaddr_storage peer = { 0 };
-		char cbuf[SN_PKTINFO_SPACE];
+		char cbuf[SN_FWD_PKTINFO_SPACE];
 		struct iovec iov = { .iov_base = buf,
 				     .iov_len = SN_UDP_DGRAM_MAX };
 		struct msghdr msg = { .msg_name = &peer,
@@ -383,7 +251,7 @@ static void host_event(struct sn_ev *ev, uint32_t events)
 		fl = g_hash_table_lookup(f->flows, &peer);
 		if (!fl && !(fl = flow_open(f, &peer)))
 			continue;
-		local_of(&msg, &fl->local);
+		sn_fwd_local_of(&msg, &fl->local);
 		fl->last_us = g_get_monotonic_time();
 		if (sendto(fl->fd, buf, (size_t)n, MSG_DONTWAIT,
 			   (struct sockaddr *)&f->guest, sizeof(f->guest)) == n)
@@ -403,7 +271,7 @@ struct sn_udp_fwd *sn_udpfwd_new(struct sn_fwd_env *env,
 		return NULL;
 	if (!env->dgram)
 		env->dgram = g_malloc(SN_UDP_DGRAM_MAX);
-	pktinfo_on(fd, spec->host_family);
+	sn_fwd_pktinfo_on(fd, spec->host_family);
 	f = g_new0(struct sn_udp_fwd, 1);
 	f->fd = fd;
 	f->env = env;
@@ -411,7 +279,7 @@ struct sn_udp_fwd *sn_udpfwd_new(struct sn_fwd_env *env,
 	f->guest.sin_family = AF_INET;
 	f->guest.sin_addr = spec->guest_addr;
 	f->guest.sin_port = htons(spec->guest_port);
-	f->flows = g_hash_table_new(peer_hash, peer_equal);
+	f->flows = g_hash_table_new(sn_fwd_peer_hash, sn_fwd_peer_equal);
 	rc = sn_ev_add(env->ev, &f->ev, host_event, fd, EPOLLIN);
 	if (rc < 0) {
 		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(-rc),
