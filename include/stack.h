@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "cli.h"
 
@@ -52,5 +53,41 @@ bool sn_stack_tcp_accept(struct sn_stack *s, int fd,
 			 const struct sockaddr_storage *peer,
 			 struct in_addr guest, uint16_t guest_port,
 			 struct sn_fwd_stats *fst, GError **err);
+
+/* Where a forward's client and the guest meet on tap0, as the guest sees
+ * them: addresses in network order (IPv4 in the first four bytes). */
+struct sn_stack_ends {
+	int af;
+	uint8_t client[16], guest[16];
+	uint16_t client_port;
+	uint8_t guest_mac[6], gw_mac[6];
+	unsigned int mtu;
+};
+
+/*
+ * sn_stack_ends() - the ends for a client at @peer of a forward to @guest
+ * (IPv4), or to the guest's IPv6 address made from tap0's MAC for an IPv6
+ * client: the client's own address, the gateway's for the host's loopback
+ * Return: true, or false with @err (no IPv6 without --enable-ipv6; a
+ * client in the guest's own network)
+ */
+bool sn_stack_ends(struct sn_stack *s, const struct sockaddr_storage *peer,
+		   struct in_addr guest, struct sn_stack_ends *e, GError **err);
+
+/* sn_stack_guest_writev() - one frame to the guest, in @iovcnt (at most
+ * 4) pieces, its checksums complete; dropped and counted if tap0 is full */
+void sn_stack_guest_writev(struct sn_stack *s, const struct iovec *iov,
+			   int iovcnt);
+
+/* Takes a frame from the guest before libslirp: true if it did. */
+typedef bool (*sn_stack_input_fn)(const uint8_t *frame, size_t len,
+				  void *opaque);
+
+/*
+ * sn_stack_set_udp_input() - frames from the guest, their checksums
+ * complete, go to @fn before the guard and libslirp (NULL: none)
+ */
+void sn_stack_set_udp_input(struct sn_stack *s, sn_stack_input_fn fn,
+			    void *opaque);
 
 #endif

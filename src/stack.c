@@ -96,6 +96,9 @@ struct sn_stack {
 	gpointer tcp_tag;
 	struct sn_addrs addrs;
 	bool ipv6;
+	unsigned int mtu;
+	sn_stack_input_fn udp_input; /* forwards' UDP through tap0, or NULL */
+	void *udp_opaque;
 
 	/* Host sockets: slots by fd number, the registered fds, and this
 	 * iteration's slirp index -> slot. */
@@ -446,6 +449,8 @@ static void frame_input(struct sn_stack *s, size_t n)
 	if (!offload_rx(s, n))
 		return;
 	n -= s->vnet_hlen;
+	if (s->udp_input && s->udp_input(frame, n, s->udp_opaque))
+		return;
 	if (sn_guard_frame(&s->guard, frame, n))
 		slirp_input(s->slirp, frame, (int)n);
 }
@@ -666,6 +671,7 @@ struct sn_stack *sn_stack_new(const struct sn_config *cfg, int tapfd,
 	s->tapfd = tapfd;
 	s->addrs = cfg->addrs;
 	s->ipv6 = cfg->enable_ipv6;
+	s->mtu = cfg->mtu;
 	s->vnet_hlen =
 	    sn_offload_wanted(cfg->disable_offload, cfg->tcp_slirp, cfg->mtu)
 		? SN_VNET_HLEN
@@ -783,8 +789,8 @@ static void guest_addr6(const struct sn_stack *s, const uint8_t mac[6],
 /* client_addr() - the source the guest sees for @peer: its own address,
  * but the gateway's for the host's loopback (as libslirp's forwards do) */
 static void client_addr(const struct sn_stack *s,
-			const struct sockaddr_storage *peer,
-			struct sn_tcp_inbound *in)
+			const struct sockaddr_storage *peer, uint8_t client[16],
+			uint16_t *port)
 {
 	if (peer->ss_family == AF_INET) {
 		const struct sockaddr_in *p4 = (const void *)peer;
@@ -792,8 +798,8 @@ static void client_addr(const struct sn_stack *s,
 
 		if ((ntohl(a.s_addr) >> 24) == 127)
 			a = s->addrs.gateway;
-		memcpy(in->client, &a, 4);
-		in->client_port = ntohs(p4->sin_port);
+		memcpy(client, &a, 4);
+		*port = ntohs(p4->sin_port);
 		return;
 	}
 	const struct sockaddr_in6 *p6 = (const void *)peer;
@@ -801,24 +807,35 @@ static void client_addr(const struct sn_stack *s,
 
 	if (IN6_IS_ADDR_LOOPBACK(&a6))
 		a6 = s->addrs.gateway6;
-	memcpy(in->client, &a6, 16);
-	in->client_port = ntohs(p6->sin6_port);
+	memcpy(client, &a6, 16);
+	*port = ntohs(p6->sin6_port);
 }
 
-/* in_guest_net() - is @in's client (not the gateway) an address of the
- * guest's network, which the guest would look for on tap0's link? */
-static bool in_guest_net(const struct sn_stack *s,
-			 const struct sn_tcp_inbound *in)
+/* in_guest_net() - is @client (of family @af; not the gateway) an address
+ * of the guest's network, which the guest would look for on tap0's link?
+ * Return: true, with @err saying so */
+static bool in_guest_net(const struct sn_stack *s, int af,
+			 const uint8_t client[16], GError **err)
 {
 	struct in_addr a;
+	bool in;
 
-	if (in->af == AF_INET6)
-		return !memcmp(in->client, &s->addrs.prefix6, 8) &&
-		       memcmp(in->client, &s->addrs.gateway6, 16) != 0;
-	memcpy(&a, in->client, 4);
-	return (a.s_addr & s->addrs.netmask.s_addr) ==
-		   s->addrs.network.s_addr &&
-	       a.s_addr != s->addrs.gateway.s_addr;
+	if (af == AF_INET6) {
+		in = !memcmp(client, &s->addrs.prefix6, 8) &&
+		     memcmp(client, &s->addrs.gateway6, 16) != 0;
+	} else {
+		memcpy(&a, client, 4);
+		in = (a.s_addr & s->addrs.netmask.s_addr) ==
+			 s->addrs.network.s_addr &&
+		     a.s_addr != s->addrs.gateway.s_addr;
+	}
+	if (in)
+		g_set_error_literal(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+				    "the client's address is in the guest's "
+				    "own network, where the guest would look "
+				    "for it: use mode auto or splice for "
+				    "such clients");
+	return in;
 }
 
 /* sn_stack_tcp_accept() - a forward's connection, to the guest on tap0 */
@@ -848,18 +865,64 @@ bool sn_stack_tcp_accept(struct sn_stack *s, int fd,
 	}
 	if (!guest_mac(s, in.guest_mac, err))
 		return false;
-	client_addr(s, peer, &in);
-	if (in_guest_net(s, &in)) {
-		g_set_error_literal(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-				    "the client's address is in the guest's "
-				    "own network, where the guest would look "
-				    "for it: use mode auto or splice for "
-				    "such clients");
+	client_addr(s, peer, in.client, &in.client_port);
+	if (in_guest_net(s, in.af, in.client, err))
 		return false;
-	}
 	if (in.af == AF_INET)
 		memcpy(in.guest, &guest, 4);
 	else
 		guest_addr6(s, in.guest_mac, in.guest);
 	return sn_tcp_accept(s->tcp, &in, err);
+}
+
+bool sn_stack_ends(struct sn_stack *s, const struct sockaddr_storage *peer,
+		   struct in_addr guest, struct sn_stack_ends *e, GError **err)
+{
+	*e = (struct sn_stack_ends){ .af = peer->ss_family, .mtu = s->mtu };
+	if (e->af == AF_INET6 && !s->ipv6) {
+		g_set_error_literal(err, G_FILE_ERROR, G_FILE_ERROR_NOSYS,
+				    "an IPv6 client, and the guest has no IPv6 "
+				    "(start slirpnetd with --enable-ipv6)");
+		return false;
+	}
+	if (e->af != AF_INET && e->af != AF_INET6) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+			    "a client of address family %d", e->af);
+		return false;
+	}
+	if (!guest_mac(s, e->guest_mac, err))
+		return false;
+	e->gw_mac[0] = 0x52; /* libslirp's: 52:55 and the gateway's address */
+	e->gw_mac[1] = 0x55;
+	memcpy(e->gw_mac + 2, &s->addrs.gateway.s_addr, 4);
+	client_addr(s, peer, e->client, &e->client_port);
+	if (in_guest_net(s, e->af, e->client, err))
+		return false;
+	if (e->af == AF_INET)
+		memcpy(e->guest, &guest, 4);
+	else
+		guest_addr6(s, e->guest_mac, e->guest);
+	return true;
+}
+
+void sn_stack_guest_writev(struct sn_stack *s, const struct iovec *iov,
+			   int iovcnt)
+{
+	static const struct virtio_net_hdr hdr = SN_VNET_HDR_TX;
+	struct iovec all[5] = { { (void *)&hdr, s->vnet_hlen } };
+
+	g_return_if_fail(iovcnt >= 0 && iovcnt <= 4);
+	gso_flush(s);
+	memcpy(all + 1, iov, (size_t)iovcnt * sizeof(*iov));
+	if (s->vnet_hlen)
+		tap_writev(s, all, iovcnt + 1);
+	else
+		tap_writev(s, iov, iovcnt);
+}
+
+void sn_stack_set_udp_input(struct sn_stack *s, sn_stack_input_fn fn,
+			    void *opaque)
+{
+	s->udp_input = fn;
+	s->udp_opaque = opaque;
 }
