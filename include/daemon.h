@@ -13,6 +13,7 @@
 #include "fwdtap.h"
 #include "nshelper.h"
 #include "stack.h"
+#include "udptap.h"
 
 struct sn_daemon {
 	struct sn_config cfg;
@@ -22,6 +23,7 @@ struct sn_daemon {
 	struct sn_evloop *ev; /* the fast forwarders' epoll set */
 	struct sn_fwd_env env;
 	struct sn_fwdtap fwdtap; /* forwards' connections through tap0 */
+	struct sn_udptap udptap; /* forwards' datagrams through tap0 */
 	struct sn_fwd_table fwds;
 	struct sn_api *api;
 	gint64 start_us;

@@ -17,14 +17,15 @@ enum sn_fwd_proto { SN_FWD_TCP, SN_FWD_UDP };
 
 /*
  * How a forward carries its connections:
- * - SN_FWD_MODE_AUTO: TCP clients on the host's loopback by splice, others
- *   through tap0 from their own address (the flow engine); UDP by the UDP
- *   forwarder. With proxy_protocol or source_ip, or without the flow
- *   engine (--tcp-path=slirp), all by splice.
+ * - SN_FWD_MODE_AUTO: clients on the host's loopback by splice (TCP) or
+ *   the UDP forwarder's flows, others through tap0 from their own address
+ *   (TCP by the flow engine, UDP by udptap.c). With proxy_protocol or
+ *   source_ip, or without the flow engine (--tcp-path=slirp), all by
+ *   splice or the UDP forwarder.
  * - SN_FWD_MODE_SPLICE: sockets made in the namespace, splice() between.
  * - SN_FWD_MODE_SLIRP: libslirp's hostfwd.
- * - SN_FWD_MODE_TAP: every TCP client through tap0 (loopback ones appear
- *   as the gateway, as with libslirp's forwards).
+ * - SN_FWD_MODE_TAP: every client through tap0 (loopback ones appear as
+ *   the gateway, as with libslirp's forwards).
  * A request that names none gets the table's default.
  */
 enum sn_fwd_mode {
@@ -66,16 +67,29 @@ typedef void (*sn_fwd_tap_fn)(void *opaque, int fd,
 			      const struct sn_fwd_spec *spec,
 			      struct sn_fwd_stats *fst);
 
+/*
+ * sn_fwd_udp_tap_fn - in the forwarders' thread: carry the datagram @buf,
+ * sent by @peer to @local, through tap0; @fwd_tap: the forward's side of
+ * that path (struct sn_udptap_fwd)
+ */
+typedef void (*sn_fwd_udp_tap_fn)(void *fwd_tap,
+				  const struct sockaddr_storage *peer,
+				  const struct sockaddr_storage *local,
+				  const void *buf, size_t len);
+
 /* Shared by every fast forward of a daemon. */
 struct sn_fwd_env {
 	sn_fwd_tap_fn tap_accept; /* NULL: nothing goes through tap0 */
 	void *tap_opaque;
 	/* the guest's networks: a client in one of them cannot be shown to
 	 * the guest as itself (its replies would stay on the link), nor an
-	 * IPv6 one without tap_ipv6; in mode auto those are spliced */
+	 * IPv6 one without tap_ipv6; in mode auto those are spliced (TCP)
+	 * or keep the UDP forwarder's flows */
 	struct in_addr tap_net, tap_mask;
 	struct in6_addr tap_prefix6; /* a /64 */
 	bool tap_ipv6;
+	sn_fwd_udp_tap_fn udp_tap; /* NULL: no UDP through tap0 */
+	void *udp_tap_opaque;	   /* struct sn_udptap */
 	struct sn_evloop *ev;
 	struct sn_nshelper *nsh;
 	GArray *pipes; /* empty pipes (fd pairs), ready for reuse */

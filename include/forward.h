@@ -13,14 +13,17 @@
 
 struct sn_splice_fwd;
 struct sn_udp_fwd;
+struct sn_udptap_fwd;
 
 struct sn_fwd {
 	int id; /* from 1, never reused while the daemon runs */
-	struct sn_fwd_spec spec;   /* mode AUTO only if the table's default */
-	struct sn_splice_fwd *tcp; /* TCP in modes SPLICE, AUTO and TAP */
-	struct sn_udp_fwd *udp;	   /* UDP in modes SPLICE and AUTO */
-	struct sn_fwd_stats *tap;  /* TCP through tap0 (g_atomic_rc_box: the
-				    * connections hold references), or NULL */
+	struct sn_fwd_spec spec;    /* mode AUTO only if the table's default */
+	struct sn_splice_fwd *tcp;  /* TCP in modes SPLICE, AUTO and TAP */
+	struct sn_udp_fwd *udp;	    /* UDP in modes SPLICE, AUTO and TAP */
+	struct sn_udptap_fwd *utap; /* UDP through tap0: the main thread's
+				     * side, or NULL */
+	struct sn_fwd_stats *tap;   /* through tap0 (g_atomic_rc_box: TCP
+				     * connections hold references), or NULL */
 };
 
 /* Hard cap on forwards, so that an API client cannot exhaust memory/fds. */

@@ -16,9 +16,17 @@
 
 struct sn_udp_fwd;
 
-/* sn_udpfwd_new() - bind @spec's host port and relay its datagrams */
+/*
+ * sn_udpfwd_new() - bind @spec's host port and relay its datagrams
+ * @tap: the forward's side through tap0 (for env->udp_tap), or NULL: the
+ *       datagrams its mode carries through tap0 go there
+ */
 struct sn_udp_fwd *sn_udpfwd_new(struct sn_fwd_env *env,
-				 const struct sn_fwd_spec *spec, GError **err);
+				 const struct sn_fwd_spec *spec, void *tap,
+				 GError **err);
+
+/* sn_udpfwd_dup() - a dup of the host socket (close-on-exec), or -1 */
+int sn_udpfwd_dup(const struct sn_udp_fwd *f);
 
 /* sn_udpfwd_free() - close the host socket and every flow */
 void sn_udpfwd_free(struct sn_udp_fwd *f);

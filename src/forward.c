@@ -8,6 +8,7 @@
 #include "forward.h"
 #include "splice.h"
 #include "udpfwd.h"
+#include "udptap.h"
 
 G_DEFINE_QUARK(sn - fwd - error - quark, sn_fwd_error)
 
@@ -96,6 +97,7 @@ static void fwd_stop(struct sn_fwd_table *t, struct sn_fwd *f)
 		slirp_remove(t->slirp, f);
 	else if (t->env && (f->tcp || f->udp))
 		sn_evloop_call(t->env->ev, fast_stop, f);
+	sn_udptap_fwd_free(f->utap);
 	if (f->tap)
 		g_atomic_rc_box_release(f->tap);
 	g_free(f);
@@ -166,14 +168,14 @@ static bool check_mode(const struct sn_fwd_table *t,
 		why = "proxy_protocol is for TCP forwards only";
 	else if (spec->mode == SN_FWD_MODE_SPLICE && !t->env)
 		why = "mode splice is not available in this daemon";
-	else if (spec->mode == SN_FWD_MODE_TAP &&
+	else if (spec->mode == SN_FWD_MODE_TAP && spec->proto == SN_FWD_TCP &&
 		 (!t->env || !t->env->tap_accept))
 		why = "mode tap needs the TCP flow engine, which this daemon "
 		      "runs without (--tcp-path=slirp): use mode splice or "
 		      "slirp";
-	else if (spec->mode == SN_FWD_MODE_TAP && spec->proto != SN_FWD_TCP)
-		why = "mode tap is for TCP forwards only: UDP forwards use "
-		      "mode splice or slirp";
+	else if (spec->mode == SN_FWD_MODE_TAP && spec->proto == SN_FWD_UDP &&
+		 (!t->env || !t->env->udp_tap))
+		why = "mode tap is not available in this daemon";
 	else if (spec->mode == SN_FWD_MODE_TAP &&
 		 (spec->proxy_protocol || spec->source_ip))
 		why = "mode tap keeps the client's address by itself: no "
@@ -210,8 +212,28 @@ static bool slirp_add(Slirp *slirp, const struct sn_fwd_spec *spec,
 struct fast_add_call {
 	struct sn_fwd_env *env;
 	struct sn_fwd *f;
+	int dupfd; /* UDP through tap0: the main thread's host socket */
 	GError **err;
 };
+
+/* udp_add() - in the forwarders' thread: the UDP forwarder of @c, and a
+ * dup of its host socket for the main thread if it uses tap0 */
+static void udp_add(struct fast_add_call *c)
+{
+	struct sn_fwd *f = c->f;
+	int e;
+
+	f->udp = sn_udpfwd_new(c->env, &f->spec, f->utap, c->err);
+	if (!f->udp || !f->utap)
+		return;
+	c->dupfd = sn_udpfwd_dup(f->udp);
+	if (c->dupfd >= 0)
+		return;
+	e = errno;
+	g_set_error(c->err, G_FILE_ERROR, g_file_error_from_errno(e),
+		    "cannot duplicate the host socket: %s", g_strerror(e));
+	g_clear_pointer(&f->udp, sn_udpfwd_free);
+}
 
 /* fast_add_in_thread() - in the forwarders' thread: start @data's */
 static void fast_add_in_thread(void *data)
@@ -227,15 +249,28 @@ static void fast_add_in_thread(void *data)
 	if (f->spec.source_ip && !sn_fwd_srcip_ready(c->env, c->err))
 		return;
 	if (f->spec.proto == SN_FWD_UDP)
-		f->udp = sn_udpfwd_new(c->env, &f->spec, c->err);
+		udp_add(c);
 	else
 		f->tcp = sn_splice_new(c->env, &f->spec, f->tap, c->err);
+}
+
+/* udp_tap_wanted() - may a UDP forward of @spec carry clients through
+ * tap0? (mode auto with source_ip keeps the UDP forwarder's flows) */
+static bool udp_tap_wanted(const struct sn_fwd_table *t,
+			   const struct sn_fwd_spec *spec)
+{
+	if (spec->proto != SN_FWD_UDP || !t->env->udp_tap)
+		return false;
+	return spec->mode == SN_FWD_MODE_TAP ||
+	       (spec->mode == SN_FWD_MODE_AUTO && !spec->source_ip);
 }
 
 /* fast_add() - start the fast forwarder for @f->spec */
 static bool fast_add(struct sn_fwd_table *t, struct sn_fwd *f, GError **err)
 {
-	struct fast_add_call c = { .env = t->env, .f = f, .err = err };
+	struct fast_add_call c = {
+		.env = t->env, .f = f, .dupfd = -1, .err = err
+	};
 
 	if (!sn_evloop_start(t->env->ev, err))
 		return false;
@@ -243,7 +278,14 @@ static bool fast_add(struct sn_fwd_table *t, struct sn_fwd *f, GError **err)
 	    (f->spec.mode == SN_FWD_MODE_AUTO ||
 	     f->spec.mode == SN_FWD_MODE_TAP))
 		f->tap = g_atomic_rc_box_new0(struct sn_fwd_stats);
+	if (udp_tap_wanted(t, &f->spec)) {
+		f->tap = g_atomic_rc_box_new0(struct sn_fwd_stats);
+		f->utap =
+		    sn_udptap_fwd_new(t->env->udp_tap_opaque, &f->spec, f->tap);
+	}
 	sn_evloop_call(t->env->ev, fast_add_in_thread, &c);
+	if (f->utap && c.dupfd >= 0)
+		sn_udptap_fwd_set_fd(f->utap, c.dupfd);
 	return f->udp || f->tcp;
 }
 
@@ -278,6 +320,7 @@ static struct sn_fwd *fwd_start(struct sn_fwd_table *t,
 	else if (ok)
 		ok = fast_add(t, f, err);
 	if (!ok) {
+		sn_udptap_fwd_free(f->utap);
 		if (f->tap)
 			g_atomic_rc_box_release(f->tap);
 		g_clear_pointer(&f, g_free);

@@ -260,6 +260,9 @@ static bool start_forwarding(struct sn_daemon *d, GError **err)
 		d->env.tap_prefix6 = cfg->addrs.prefix6;
 		d->env.tap_ipv6 = cfg->enable_ipv6;
 	}
+	sn_udptap_init(&d->udptap, d->stack, cfg->udp_timeout_s);
+	d->env.udp_tap = sn_udptap_queue;
+	d->env.udp_tap_opaque = &d->udptap;
 	sn_fwd_table_init(&d->fwds, sn_stack_slirp(d->stack), &d->env);
 	d->fwds.default_source_ip = cfg->keep_source_ip;
 	if (cfg->state_file) {
@@ -409,6 +412,7 @@ static void daemon_clear(struct sn_daemon *d)
 	sn_evloop_free(d->ev);
 	sn_fwd_env_clear(&d->env);
 	sn_fwdtap_clear(&d->fwdtap);
+	sn_udptap_clear(&d->udptap);
 	if (d->stack)
 		sn_stack_free(d->stack);
 	sn_nshelper_free(d->nsh);

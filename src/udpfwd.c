@@ -2,6 +2,7 @@
  * socket inside the namespace connected to the guest; idle flows expire. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -26,6 +27,9 @@
  * the flow's reply (to the client's address and port, from the guest's
  * port, UDP) sends them to the local table, and goes with the flow.
  *
+ * A datagram the forward's mode carries through tap0 (enum sn_fwd_mode)
+ * goes to env->udp_tap instead, with the address it was sent to.
+ *
  * Removing a forward closes its flows at once: replies have no other way
  * out than the host socket, which goes with it.
  */
@@ -41,6 +45,7 @@ struct sn_udp_fwd {
 	struct sockaddr_in guest;
 	GHashTable *flows;  /* struct sockaddr_storage * -> struct flow * */
 	struct sn_ev sweep; /* timer while flows exist */
+	void *tap;	    /* the forward's side through tap0, or NULL */
 };
 
 struct flow {
@@ -223,6 +228,18 @@ static void sweep(struct sn_ev *ev, uint32_t events)
 		sn_ev_timer(f->env->ev, &f->sweep, sweep, sweep_ms(f->env));
 }
 
+/* through_tap() - does a datagram from @peer go through tap0? */
+static bool through_tap(const struct sn_udp_fwd *f,
+			const struct sockaddr_storage *peer)
+{
+	if (!f->tap)
+		return false;
+	if (f->spec.mode == SN_FWD_MODE_TAP)
+		return true;
+	return !f->spec.source_ip && !sn_fwd_peer_loopback(peer) &&
+	       sn_fwd_peer_tap_ok(f->env, peer);
+}
+
 /* host_event() - datagrams from clients: each to its flow */
 static void host_event(struct sn_ev *ev, uint32_t events)
 {
@@ -248,6 +265,13 @@ static void host_event(struct sn_ev *ev, uint32_t events)
 			continue;
 		if (n < 0)
 			return;
+		if (through_tap(f, &peer)) {
+			struct sockaddr_storage local;
+
+			sn_fwd_local_of(&msg, &local);
+			f->env->udp_tap(f->tap, &peer, &local, buf, (size_t)n);
+			continue;
+		}
 		fl = g_hash_table_lookup(f->flows, &peer);
 		if (!fl && !(fl = flow_open(f, &peer)))
 			continue;
@@ -262,7 +286,8 @@ static void host_event(struct sn_ev *ev, uint32_t events)
 }
 
 struct sn_udp_fwd *sn_udpfwd_new(struct sn_fwd_env *env,
-				 const struct sn_fwd_spec *spec, GError **err)
+				 const struct sn_fwd_spec *spec, void *tap,
+				 GError **err)
 {
 	struct sn_udp_fwd *f;
 	int fd = sn_fwd_listen(spec, err), rc;
@@ -276,6 +301,7 @@ struct sn_udp_fwd *sn_udpfwd_new(struct sn_fwd_env *env,
 	f->fd = fd;
 	f->env = env;
 	f->spec = *spec;
+	f->tap = env->udp_tap ? tap : NULL;
 	f->guest.sin_family = AF_INET;
 	f->guest.sin_addr = spec->guest_addr;
 	f->guest.sin_port = htons(spec->guest_port);
@@ -310,6 +336,11 @@ void sn_udpfwd_free(struct sn_udp_fwd *f)
 	sn_ev_del(f->env->ev, f->fd);
 	close(f->fd);
 	sn_ev_release(f->env->ev, &f->ev, host_free);
+}
+
+int sn_udpfwd_dup(const struct sn_udp_fwd *f)
+{
+	return fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
 }
 
 const struct sn_fwd_stats *sn_udpfwd_stats(const struct sn_udp_fwd *f)

@@ -198,16 +198,19 @@ r=$(echo still-here | timeout 60 socat -t 30 -T 30 - 'TCP:[::1]:8081')
 [ "$r" = still-here ] || fail "forward 3 broken by removing others: '$r'"
 ok "remove stops the forward, leaves the others"
 
-# --- --mode: named in the request, shown by list; a mode the daemon lacks
+# --- --mode: named in the request, shown by list; an unknown mode refused
 expect 0 -a "$SN_API" add tcp 127.0.0.1:8086:80 --mode tap
 id=$OUT
 expect 0 -a "$SN_API" list
 grep -Eq "^ +$id +tcp +127\.0\.0\.1:8086 +10\.0\.2\.100:80 +tap\$" <<<"$OUT" || fail "list: no tap row: $OUT"
 r=$(echo hello-tap | timeout 60 socat -t 30 -T 30 - TCP:127.0.0.1:8086)
 [ "$r" = hello-tap ] || fail "TCP through a forward in mode tap: '$r'"
-expect_err 1 "mode tap is for TCP forwards only" -a "$SN_API" add udp 5354:53 --mode tap
+expect 0 -a "$SN_API" add udp 127.0.0.1:5354:53 --mode tap
+id=$OUT
+expect 0 -a "$SN_API" list
+grep -Eq "^ +$id +udp +127\.0\.0\.1:5354 +10\.0\.2\.100:53 +tap\$" <<<"$OUT" || fail "list: no UDP tap row: $OUT"
 expect_err 2 'unknown mode "fast"' -a "$SN_API" add tcp 8087:80 --mode fast
-ok "add --mode tap: listed as tap, carries data; a bad mode refused"
+ok "add --mode tap: listed as tap (TCP and UDP), carries data; a bad mode refused"
 
 # --- the daemon gone: its socket with it
 kill -TERM "$SN_PID"
