@@ -8,6 +8,9 @@
 # once; removal with a connection open; a restart from the state file; a
 # client inside the guest's own network, and an IPv6 client without
 # --enable-ipv6, spliced in mode auto.
+# UDP forwards the same way: the client's own address and port (IPv4 and
+# IPv6), datagrams byte-exact with their boundaries, one past the MTU,
+# loopback clients, counters, flow expiry, removal.
 . "$(dirname "$0")/lib.sh"
 sn_sandbox "$@"
 : "${FWDTOOL:?FWDTOOL must name the fwdtool test peer}"
@@ -226,4 +229,88 @@ sn_wait_exit "$SN_PID" 30
 sn_start -c --api-socket "$SN_API" --state-file "$STATE" "$CPID" tap0
 seen_as "an IPv6 client without --enable-ipv6" 81 10.0.2.100 2001:db8::1 8081 src=2001:db8::7
 ok "without --enable-ipv6, mode auto splices an IPv6 client (the guest sees 10.0.2.100)"
+
+# --- UDP through tap0, with a short --udp-timeout for the expiry check
+kill "$SN_PID"
+sn_wait_exit "$SN_PID" 30
+sn_start -c --enable-ipv6 --udp-timeout=2 --api-socket "$SN_API" --state-file "$STATE" "$CPID" tap0
+# the guest's UDP services: each datagram answered with its sender and
+# itself (port 53), or with its sender, length and SHA256 (port 54)
+nsx python3 "$UDPPEER" echo 53 --bind :: --from >"$SN_WORK/e53.out" 2>&1 &
+SN_PIDS+=($!)
+nsx python3 "$UDPPEER" echo 54 --bind :: --sum >"$SN_WORK/e54.out" 2>&1 &
+SN_PIDS+=($!)
+for p in 53 54; do
+	wait_for nsx sh -c "ss -Hlun 'sport = :$p' | grep -q ." || fail "the guest's UDP service on $p did not start"
+done
+# ustat ID PATH: one counter of forward ID from get_stats (jq PATH)
+ustat() { api '{"execute":"get_stats"}' | jq -r ".return.entries[] | select(.id == $1) | $2"; }
+# uask ADDR PORT SRC SPORT: each line of stdin one datagram from SRC:SPORT
+# to ADDR:PORT, on a connected socket (replies from elsewhere are not
+# taken); the replies on stdout
+uask() { timeout 60 python3 "$UDPPEER" send "$1" "$2" --bind "$3" --bind-port "$4" --connect; }
+LINES=$'one\ntwo two\nthree three three\n'
+
+u4=$(add '"proto":"udp","host_addr":"0.0.0.0","host_port":5300,"guest_port":53')
+got=$(uask 198.51.100.1 5300 198.51.100.7 42000 <<<"${LINES%$'\n'}" 2>&1) || fail "UDP, IPv4: $got"
+want=$'198.51.100.7 42000 one\n198.51.100.7 42000 two two\n198.51.100.7 42000 three three three'
+[ "$got" = "$want" ] || fail "UDP, IPv4: the replies were: $got"
+ok "UDP, IPv4: the guest saw 198.51.100.7 port 42000; three datagrams and their replies byte-exact, one by one"
+
+head -c 20000 /dev/urandom >"$SN_WORK/big"
+add '"proto":"udp","host_addr":"198.51.100.1","host_port":5301,"guest_port":54' >/dev/null
+got=$(timeout 60 python3 "$UDPPEER" send 198.51.100.1 5301 --bind 198.51.100.7 --bind-port 42001 \
+	--connect --whole <"$SN_WORK/big" 2>&1) || fail "UDP, 20000 bytes: $got"
+[ "$got" = "198.51.100.7 42001 20000 $(sha256sum <"$SN_WORK/big" | cut -d' ' -f1)" ] ||
+	fail "UDP, 20000 bytes: the guest answered: $got"
+ok "UDP: a datagram of 20000 bytes (past the MTU: fragments) reached the guest whole from 198.51.100.7 port 42001"
+
+wait_for global6 || fail "tap0 got no IPv6 address after the restart"
+u6=$(add '"proto":"udp","host_addr":"::","host_port":5302,"guest_port":53')
+got=$(uask 2001:db8::1 5302 2001:db8::7 42002 <<<"${LINES%$'\n'}" 2>&1) || fail "UDP, IPv6: $got"
+[ "$got" = "${want//198.51.100.7 42000/2001:db8::7 42002}" ] || fail "UDP, IPv6: the replies were: $got"
+[ "$(ustat "$u6" .tap.connections_total)" = 1 ] || fail "UDP, IPv6: $(ustat "$u6" .)"
+ok "UDP, IPv6: the guest saw 2001:db8::7 port 42002; the datagrams and replies byte-exact"
+
+got=$(uask 127.0.0.1 5300 127.0.0.1 42003 <<<one 2>&1) || fail "UDP, loopback client: $got"
+[ "${got%% *}" = 10.0.2.100 ] || fail "UDP, loopback client in mode auto: the guest saw $got"
+ok "UDP: a loopback client in mode auto goes by the UDP forwarder's flows (the guest sees 10.0.2.100)"
+
+ut=$(add '"proto":"udp","host_addr":"127.0.0.1","host_port":5303,"guest_port":53,"mode":"tap"')
+got=$(uask 127.0.0.1 5303 127.0.0.1 42004 <<<one 2>&1) || fail "UDP, mode tap: $got"
+[ "$got" = "10.0.2.2 42004 one" ] || fail "UDP, mode tap, loopback client: the guest saw $got"
+ok "UDP, mode tap: a loopback client appears as 10.0.2.2 port 42004"
+
+# counters: the IPv4 forward had one client through tap0 and one by the
+# UDP forwarder; 30 bytes in three datagrams, and their replies
+r=$(ustat "$u4" .)
+want_from=$((${#want} + 1))
+[ "$(jq -c '.tap | [.connections_total, .bytes_to_guest, .bytes_from_guest, .errors]' <<<"$r")" = "[1,30,$want_from,0]" ] &&
+	[ "$(jq .connections_total <<<"$r")" = 2 ] ||
+	fail "get_stats for the IPv4 UDP forward: $r (want tap: 1 flow, 30 bytes in, $want_from out)"
+ok "get_stats: tap0 counted 1 flow, 30 bytes to the guest and $want_from back; 2 flows in all"
+
+# expiry: --udp-timeout=2 closes the idle flows; the next datagram opens one
+expired() { [ "$(ustat "$u4" .tap.connections_open)" = 0 ]; }
+wait_for expired || fail "UDP: the idle flow is still open: $(ustat "$u4" .)"
+got=$(uask 198.51.100.1 5300 198.51.100.7 42000 <<<again 2>&1) || fail "UDP after expiry: $got"
+[ "$got" = "198.51.100.7 42000 again" ] || fail "UDP after expiry: $got"
+[ "$(ustat "$u4" '.tap | [.connections_open, .connections_total]' | jq -c .)" = "[1,2]" ] ||
+	fail "UDP after expiry: $(ustat "$u4" .)"
+ok "UDP: the idle flow expired (--udp-timeout=2); the client's next datagram opened another"
+
+# removal ends the flows and closes the host socket (the main thread's
+# copy too): the port refuses, and a new forward can bind it at once
+got=$(uask 127.0.0.1 5303 127.0.0.1 42004 <<<one 2>&1) || fail "UDP, mode tap, before removal: $got"
+[ "$(ustat "$ut" .tap.connections_open)" = 1 ] || fail "UDP, mode tap: no flow open: $(ustat "$ut" .)"
+[ "$(api "{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":$ut}}")" = '{"return":{}}' ] ||
+	fail "remove_hostfwd $ut"
+got=$(uask 127.0.0.1 5303 127.0.0.1 42004 <<<one 2>&1) && fail "UDP: still forwarded after removal: $got"
+grep -q "ConnectionRefusedError" <<<"$got" || fail "UDP after removal: $got"
+ut=$(add '"proto":"udp","host_addr":"127.0.0.1","host_port":5303,"guest_port":53,"mode":"tap"')
+[ "$(ustat "$ut" '.tap | [.connections_open, .connections_total]' | jq -c .)" = "[0,0]" ] ||
+	fail "UDP: the new forward has flows: $(ustat "$ut" .)"
+got=$(uask 127.0.0.1 5303 127.0.0.1 42004 <<<one 2>&1) || fail "UDP, added again: $got"
+[ "$got" = "10.0.2.2 42004 one" ] || fail "UDP, added again: $got"
+ok "UDP: removal ended the flow and closed the port (refused); added again, it binds and carries a new flow"
 sn_done

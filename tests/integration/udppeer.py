@@ -4,18 +4,22 @@ depend on timing: each datagram is made by one sendto() of this program,
 never by a relay reading a pipe.
 
   udppeer.py send HOST PORT [--bind ADDR [--bind-port PORT]] [--whole]
-                  [--wait SECONDS]
+                  [--wait SECONDS] [--connect]
       Each line of stdin, its newline kept, is one datagram; it is sent once
       the previous one's reply has come (and the line has), and each reply is
       written to stdout as it comes, so a coprocess can go step by step. --whole sends all of stdin as one datagram instead. Exits
       1, saying so on stderr, if a reply does not come within --wait seconds
-      (default 30).
+      (default 30). With --connect the socket is connected first: replies
+      from any other address or port are not taken.
 
-  udppeer.py echo PORT [--bind ADDR] [--prefix TEXT] [--peer]
+  udppeer.py echo PORT [--bind ADDR] [--prefix TEXT] [--peer | --from | --sum]
       Answers each datagram with TEXT followed by the datagram, or with
-      --peer with the sender's "ADDR:PORT\\n". Runs until killed.
+      --peer with the sender's "ADDR:PORT\\n", with --from with "ADDR PORT "
+      followed by the datagram, with --sum with "ADDR PORT LENGTH SHA256\\n"
+      (ADDR without an IPv4-mapped prefix). Runs until killed.
 """
 import argparse
+import hashlib
 import socket
 import sys
 
@@ -30,13 +34,18 @@ def send(args):
     if args.bind:
         s.bind((args.bind, args.bind_port))
     dest = (args.host, args.port)
+    if args.connect:
+        s.connect(dest)
     if args.whole:
         dgrams = [sys.stdin.buffer.read()]
     else:
         dgrams = iter(sys.stdin.buffer.readline, b"")
     out = sys.stdout.buffer
     for d in dgrams:
-        s.sendto(d, dest)
+        if args.connect:
+            s.send(d)
+        else:
+            s.sendto(d, dest)
         s.settimeout(args.wait)
         try:
             reply = s.recv(65536)
@@ -56,8 +65,14 @@ def echo(args):
     prefix = args.prefix.encode()
     while True:
         d, peer = s.recvfrom(65536)
+        addr = peer[0][7:] if peer[0].startswith("::ffff:") else peer[0]
         if args.peer:
             out = ("%s:%d\n" % (peer[0], peer[1])).encode()
+        elif args.sum:
+            out = ("%s %d %d %s\n" % (addr, peer[1], len(d),
+                                      hashlib.sha256(d).hexdigest())).encode()
+        elif getattr(args, "from"):
+            out = ("%s %d " % (addr, peer[1])).encode() + d
         else:
             out = prefix + d
         s.sendto(out, peer)
@@ -73,11 +88,14 @@ def main():
     ps.add_argument("--bind-port", type=int, default=0)
     ps.add_argument("--whole", action="store_true")
     ps.add_argument("--wait", type=float, default=30)
+    ps.add_argument("--connect", action="store_true")
     pe = sub.add_parser("echo")
     pe.add_argument("port", type=int)
     pe.add_argument("--bind", default="0.0.0.0")
     pe.add_argument("--prefix", default="")
     pe.add_argument("--peer", action="store_true")
+    pe.add_argument("--from", action="store_true")
+    pe.add_argument("--sum", action="store_true")
     args = p.parse_args()
     return send(args) if args.cmd == "send" else echo(args)
 
