@@ -39,6 +39,27 @@ enum sn_udpframe_verdict {
 enum sn_udpframe_verdict sn_udpframe_parse(const uint8_t *f, size_t len,
 					   struct sn_udpframe *u);
 
+/* A fragment of a UDP datagram from the guest. */
+struct sn_udpfrag {
+	int af;
+	uint8_t saddr[16], daddr[16];
+	uint32_t id; /* the IP identification */
+	size_t off;  /* of the piece in the datagram, UDP header included */
+	bool more;   /* not the last piece */
+	const uint8_t *data; /* the piece, in the frame */
+	size_t len;
+};
+
+/*
+ * sn_udpfrag_parse() - is @f a fragment of a UDP datagram: IPv4 with MF
+ * or an offset, or IPv6 with a fragment header right after the fixed one,
+ * UDP next? Every length is checked against the frame; pieces but the
+ * last are multiples of 8 bytes, none ends past 65535.
+ *
+ * Return: true with @fr filled (@fr->data points into @f), or false
+ */
+bool sn_udpfrag_parse(const uint8_t *f, size_t len, struct sn_udpfrag *fr);
+
 /* The fixed part of a flow's frames to the guest. */
 struct sn_udpframe_tmpl {
 	int af;

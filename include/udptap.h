@@ -14,10 +14,13 @@
 
 struct sn_stack;
 struct sn_udptap_fwd;
+struct sn_udptap_reasm;
 
 /* Datagrams waiting for the main thread, at most (and their bytes). */
 #define SN_UDPTAP_QUEUE_MAX	  1024
 #define SN_UDPTAP_QUEUE_BYTES_MAX (4 * 1024 * 1024)
+/* Replies the guest fragmented, put together at once, at most. */
+#define SN_UDPTAP_REASM 8
 
 /* The main thread's side, but for the queue, which both threads use. */
 struct sn_udptap {
@@ -28,6 +31,8 @@ struct sn_udptap {
 	GHashTable *flows;   /* by the guest's view of them (reply frames) */
 	GQueue fwds;	     /* struct sn_udptap_fwd, by link */
 	uint32_t ip_id;	     /* for fragments */
+	struct sn_udptap_reasm *reasm; /* SN_UDPTAP_REASM slots */
+	uint64_t reasm_seq;
 	struct sn_ratelimit rl;
 
 	GMutex lock; /* the queue, and each forward's drop count */

@@ -90,6 +90,67 @@ enum sn_udpframe_verdict sn_udpframe_parse(const uint8_t *f, size_t len,
 	}
 }
 
+/* frag4() - an IPv4 fragment of @len bytes at @ip */
+static bool frag4(const uint8_t *ip, size_t len, struct sn_udpfrag *fr)
+{
+	size_t hlen, tot;
+	uint16_t fo;
+
+	if (len < 20 || (ip[0] >> 4) != 4 || ip[9] != IP_PROTO_UDP)
+		return false;
+	fo = sn_get16(ip + 6);
+	hlen = (size_t)(ip[0] & 0x0f) * 4;
+	tot = sn_get16(ip + 2);
+	if (!(fo & IP4_FRAG_MASK) || hlen < 20 || tot < hlen || tot > len)
+		return false;
+	fr->af = AF_INET;
+	memcpy(fr->saddr, ip + 12, 4);
+	memcpy(fr->daddr, ip + 16, 4);
+	fr->id = sn_get16(ip + 4);
+	fr->off = (size_t)(fo & 0x1fff) * 8;
+	fr->more = fo & IP4_MF;
+	fr->data = ip + hlen;
+	fr->len = tot - hlen;
+	return true;
+}
+
+/* frag6() - an IPv6 fragment of @len bytes at @ip */
+static bool frag6(const uint8_t *ip, size_t len, struct sn_udpfrag *fr)
+{
+	const uint8_t *fh = ip + 40;
+	size_t plen;
+	uint16_t om;
+
+	if (len < 48 || (ip[0] >> 4) != 6 || ip[6] != IP6_FRAG)
+		return false;
+	plen = sn_get16(ip + 4);
+	if (plen < 8 || plen > len - 40 || fh[0] != IP_PROTO_UDP)
+		return false;
+	om = sn_get16(fh + 2);
+	fr->af = AF_INET6;
+	memcpy(fr->saddr, ip + 8, 16);
+	memcpy(fr->daddr, ip + 24, 16);
+	fr->id = sn_get32(fh + 4);
+	fr->off = om & ~7u;
+	fr->more = om & 1;
+	fr->data = fh + 8;
+	fr->len = plen - 8;
+	return true;
+}
+
+bool sn_udpfrag_parse(const uint8_t *f, size_t len, struct sn_udpfrag *fr)
+{
+	bool ok = false;
+
+	if (len < ETH_HLEN)
+		return false;
+	if (sn_get16(f + 12) == ETH_P_IPV4)
+		ok = frag4(f + ETH_HLEN, len - ETH_HLEN, fr);
+	else if (sn_get16(f + 12) == ETH_P_IPV6)
+		ok = frag6(f + ETH_HLEN, len - ETH_HLEN, fr);
+	return ok && !(fr->more && fr->len % 8) && fr->off + fr->len <= 65535;
+}
+
 /* ---- building ---- */
 
 /* put32() - store @v big-endian at @p */

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "netbytes.h"
 #include "stack.h"
 #include "udpframe.h"
 #include "udpfwd.h"
@@ -32,7 +33,11 @@
  * The guest's replies, UDP frames from that address and port to the
  * client, are taken from the tap input before libslirp (their checksums
  * completed by then) and sent from the forward's host socket to the
- * client, from the address it sent to (IP_PKTINFO). The main thread sends
+ * client, from the address it sent to (IP_PKTINFO). A reply the guest
+ * fragmented (longer than the MTU) is put together first: its first
+ * fragment names the flow, the others must follow in order (as the guest's
+ * kernel sends them), in one of SN_UDPTAP_REASM slots (the oldest gives
+ * way). The main thread sends
  * through a dup of the host socket of its own, so the forwarders' thread
  * may close theirs at any time. Frames of no flow go to libslirp.
  *
@@ -67,6 +72,17 @@ struct sn_udptap_fwd {
 	GHashTable *by_peer;	  /* struct sockaddr_storage * -> flow */
 	GList link;		  /* in ut->fwds */
 	unsigned int dropped;	  /* queue full (under ut->lock) */
+};
+
+/* A reply the guest fragmented, being put together. */
+struct sn_udptap_reasm {
+	struct flow *fl; /* NULL: a free slot */
+	int af;
+	uint8_t saddr[16], daddr[16];
+	uint32_t id;
+	uint8_t *buf; /* ulen bytes: the UDP header and data */
+	size_t ulen, have;
+	uint64_t seq; /* when it started, for giving way */
 };
 
 /* One datagram on its way to the main thread. */
@@ -110,9 +126,19 @@ static void key_of(struct flow_key *k, int af, const uint8_t *caddr,
 	memcpy(k->gaddr, gaddr, alen);
 }
 
+static void reasm_free(struct sn_udptap_reasm *ra)
+{
+	g_clear_pointer(&ra->buf, g_free);
+	ra->fl = NULL;
+}
+
 static void flow_close(struct flow *fl)
 {
 	struct sn_udptap_fwd *uf = fl->uf;
+
+	for (int i = 0; i < SN_UDPTAP_REASM; i++)
+		if (uf->ut->reasm[i].fl == fl)
+			reasm_free(&uf->ut->reasm[i]);
 
 	g_hash_table_remove(uf->ut->flows, &fl->key);
 	g_hash_table_remove(uf->by_peer, &fl->peer);
@@ -342,27 +368,132 @@ void sn_udptap_queue(void *fwd_tap, const struct sockaddr_storage *peer,
 
 /* ---- from the guest ---- */
 
+/* send_reply() - @dlen bytes from the guest to @fl's client */
+static void send_reply(struct flow *fl, const uint8_t *data, size_t dlen)
+{
+	fl->last_us = g_get_monotonic_time();
+	if (sn_fwd_send_from(fl->uf->fd, data, dlen, &fl->peer, &fl->local) ==
+	    (ssize_t)dlen)
+		fl->uf->fst->bytes_from_guest += dlen;
+	else
+		fl->uf->fst->errors++;
+}
+
+/* reasm_find() - the slot putting together the datagram of @fr, if any */
+static struct sn_udptap_reasm *reasm_find(struct sn_udptap *ut,
+					  const struct sn_udpfrag *fr)
+{
+	size_t alen = fr->af == AF_INET ? 4 : 16;
+
+	for (int i = 0; i < SN_UDPTAP_REASM; i++) {
+		struct sn_udptap_reasm *ra = &ut->reasm[i];
+
+		if (ra->fl && ra->af == fr->af && ra->id == fr->id &&
+		    !memcmp(ra->saddr, fr->saddr, alen) &&
+		    !memcmp(ra->daddr, fr->daddr, alen))
+			return ra;
+	}
+	return NULL;
+}
+
+/* reasm_slot() - a free slot, or the oldest's, its datagram dropped */
+static struct sn_udptap_reasm *reasm_slot(struct sn_udptap *ut)
+{
+	struct sn_udptap_reasm *old = &ut->reasm[0];
+
+	for (int i = 0; i < SN_UDPTAP_REASM; i++) {
+		if (!ut->reasm[i].fl)
+			return &ut->reasm[i];
+		if (ut->reasm[i].seq < old->seq)
+			old = &ut->reasm[i];
+	}
+	old->fl->uf->fst->errors++;
+	reasm_free(old);
+	return old;
+}
+
+/* reasm_start() - a first fragment: put its datagram together if it is a
+ * flow's reply. Return: true if it is */
+static bool reasm_start(struct sn_udptap *ut, const struct sn_udpfrag *fr)
+{
+	struct sn_udptap_reasm *ra;
+	struct flow_key k;
+	struct flow *fl;
+	size_t ulen;
+
+	if (fr->off || !fr->more || fr->len < 8)
+		return false;
+	ulen = sn_get16(fr->data + 4);
+	key_of(&k, fr->af, fr->daddr, sn_get16(fr->data + 2), fr->saddr,
+	       sn_get16(fr->data));
+	fl = g_hash_table_lookup(ut->flows, &k);
+	if (!fl)
+		return false;
+	if (ulen <= fr->len) { /* no room for the other fragments */
+		fl->uf->fst->errors++;
+		return true;
+	}
+	ra = reasm_slot(ut);
+	*ra = (struct sn_udptap_reasm){ .fl = fl,
+					.af = fr->af,
+					.id = fr->id,
+					.ulen = ulen,
+					.have = fr->len,
+					.seq = ++ut->reasm_seq };
+	memcpy(ra->saddr, fr->saddr, sizeof(ra->saddr));
+	memcpy(ra->daddr, fr->daddr, sizeof(ra->daddr));
+	ra->buf = g_malloc(ulen);
+	memcpy(ra->buf, fr->data, fr->len);
+	return true;
+}
+
+/* frag_input() - a fragment from the guest. Return: true if it was part
+ * of a flow's reply */
+static bool frag_input(struct sn_udptap *ut, const struct sn_udpfrag *fr)
+{
+	struct sn_udptap_reasm *ra = reasm_find(ut, fr);
+
+	if (!ra)
+		return reasm_start(ut, fr);
+	if (fr->off != ra->have || fr->off + fr->len > ra->ulen ||
+	    (!fr->more && fr->off + fr->len != ra->ulen)) {
+		ra->fl->uf->fst->errors++; /* out of order, or lengths lie */
+		reasm_free(ra);
+		return true;
+	}
+	memcpy(ra->buf + ra->have, fr->data, fr->len);
+	ra->have += fr->len;
+	if (fr->more)
+		return true;
+	send_reply(ra->fl, ra->buf + 8, ra->ulen - 8);
+	reasm_free(ra);
+	return true;
+}
+
 /* reply() - an sn_stack_input_fn: a flow's reply to its client */
 static bool reply(const uint8_t *frame, size_t len, void *opaque)
 {
 	struct sn_udptap *ut = opaque;
 	struct sn_udpframe u;
+	struct sn_udpfrag fr;
 	struct flow_key k;
 	struct flow *fl;
 
-	if (!g_hash_table_size(ut->flows) ||
-	    sn_udpframe_parse(frame, len, &u) != SN_UDPFRAME_OK)
+	if (!g_hash_table_size(ut->flows))
 		return false;
+	switch (sn_udpframe_parse(frame, len, &u)) {
+	case SN_UDPFRAME_OK:
+		break;
+	case SN_UDPFRAME_NOT_UDP:
+		return sn_udpfrag_parse(frame, len, &fr) && frag_input(ut, &fr);
+	default:
+		return false;
+	}
 	key_of(&k, u.af, u.daddr, u.dport, u.saddr, u.sport);
 	fl = g_hash_table_lookup(ut->flows, &k);
 	if (!fl)
 		return false;
-	fl->last_us = g_get_monotonic_time();
-	if (sn_fwd_send_from(fl->uf->fd, u.data, u.dlen, &fl->peer,
-			     &fl->local) == (ssize_t)u.dlen)
-		fl->uf->fst->bytes_from_guest += u.dlen;
-	else
-		fl->uf->fst->errors++;
+	send_reply(fl, u.data, u.dlen);
 	return true;
 }
 
@@ -432,6 +563,7 @@ void sn_udptap_init(struct sn_udptap *ut, struct sn_stack *stack,
 {
 	*ut = (struct sn_udptap){ .stack = stack, .idle_s = idle_s };
 	ut->flows = g_hash_table_new(key_hash, key_equal);
+	ut->reasm = g_new0(struct sn_udptap_reasm, SN_UDPTAP_REASM);
 	g_mutex_init(&ut->lock);
 	ut->wake = g_source_new(&wake_funcs, sizeof(struct wake_source));
 	((struct wake_source *)ut->wake)->ut = ut;
@@ -458,5 +590,6 @@ void sn_udptap_clear(struct sn_udptap *ut)
 	g_source_destroy(ut->wake);
 	g_clear_pointer(&ut->wake, g_source_unref);
 	g_clear_pointer(&ut->flows, g_hash_table_unref);
+	g_clear_pointer(&ut->reasm, g_free);
 	g_mutex_clear(&ut->lock);
 }

@@ -360,6 +360,89 @@ START_TEST(parse_not_udp)
 }
 END_TEST
 
+/* reasm() - the datagram of @dlen bytes built at @mtu, its fragments
+ * parsed and put together again: pieces in order, all within their frame */
+static void reasm(int af, size_t dlen, unsigned int mtu)
+{
+	struct sn_udpframe_tmpl t = tmpl(af, mtu);
+	uint8_t *data = g_malloc(dlen), *re = g_malloc0(8 + dlen);
+	struct frames fr = { 0 };
+	struct sn_udpfrag p;
+	size_t at = 0;
+
+	fill(data, dlen, 11);
+	ck_assert_uint_gt(
+	    sn_udpframe_build(&t, data, dlen, 0xabcd1234, collect, &fr), 1);
+	for (unsigned int i = 0; i < fr.n; i++) {
+		ck_assert(sn_udpfrag_parse(fr.f[i], fr.len[i], &p));
+		ck_assert_int_eq(p.af, af);
+		ck_assert_uint_eq(p.id, af == AF_INET ? 0x1234 : 0xabcd1234);
+		ck_assert_mem_eq(p.saddr, t.saddr, af == AF_INET ? 4 : 16);
+		ck_assert_uint_eq(p.off, at);
+		ck_assert(p.more == (i + 1 < fr.n));
+		ck_assert(p.data > fr.f[i] &&
+			  p.data + p.len == fr.f[i] + fr.len[i]);
+		memcpy(re + at, p.data, p.len);
+		at += p.len;
+	}
+	ck_assert_uint_eq(at, 8 + dlen);
+	ck_assert_mem_eq(re + 8, data, dlen);
+	frames_free(&fr);
+	g_free(data);
+	g_free(re);
+}
+
+START_TEST(frag_parse)
+{
+	reasm(AF_INET, 4000, 1500);
+	reasm(AF_INET6, 4000, 1500);
+	reasm(AF_INET, SN_UDPFRAME_DMAX4, 1500);
+	reasm(AF_INET6, SN_UDPFRAME_DMAX6, 1280);
+}
+END_TEST
+
+START_TEST(frag_parse_bad)
+{
+	struct sn_udpframe_tmpl t4 = tmpl(AF_INET, 1500),
+				t6 = tmpl(AF_INET6, 1500);
+	uint8_t data[4000] = { 0 };
+	struct frames fr = { 0 };
+	struct sn_udpfrag p;
+	uint8_t f[4096];
+
+	/* a whole datagram is no fragment */
+	ck_assert(!sn_udpfrag_parse(f, good(f, AF_INET, 10), &p));
+	ck_assert(!sn_udpfrag_parse(f, good(f, AF_INET6, 10), &p));
+	sn_udpframe_build(&t4, data, sizeof(data), 1, collect, &fr);
+	sn_udpframe_build(&t6, data, sizeof(data), 1, collect, &fr);
+	/* every shorter frame: never read past it, never a piece past it */
+	for (unsigned int i = 0; i < fr.n; i++)
+		for (size_t l = 0; l < fr.len[i]; l++) {
+			uint8_t *cut = g_malloc(l + 1);
+
+			memcpy(cut, fr.f[i], l);
+			ck_assert(!sn_udpfrag_parse(cut, l, &p) ||
+				  p.data + p.len <= cut + l);
+			g_free(cut);
+		}
+	/* a piece that is not the last must be a multiple of 8 bytes */
+	memcpy(f, fr.f[0], fr.len[0]);
+	f[ETH + 3]--;
+	ck_assert(!sn_udpfrag_parse(f, fr.len[0], &p));
+	/* IPv6: the fragment header must say UDP next */
+	memcpy(f, fr.f[3], fr.len[3]);
+	ck_assert(sn_udpfrag_parse(f, fr.len[3], &p));
+	f[ETH + 40] = 6;
+	ck_assert(!sn_udpfrag_parse(f, fr.len[3], &p));
+	/* nor end past 65535 */
+	memcpy(f, fr.f[1], fr.len[1]);
+	f[ETH + 6] = 0x3f; /* IPv4: offset 8191 * 8 */
+	f[ETH + 7] = 0xff;
+	ck_assert(!sn_udpfrag_parse(f, fr.len[1], &p));
+	frames_free(&fr);
+}
+END_TEST
+
 static Suite *udpframe_suite(void)
 {
 	Suite *s = suite_create("udpframe");
@@ -378,6 +461,8 @@ static Suite *udpframe_suite(void)
 	tcase_add_test(tc, parse_bad_lengths);
 	tcase_add_test(tc, parse_padding);
 	tcase_add_test(tc, parse_not_udp);
+	tcase_add_test(tc, frag_parse);
+	tcase_add_test(tc, frag_parse_bad);
 	suite_add_tcase(s, tc);
 	return s;
 }
