@@ -9,8 +9,8 @@
 # client inside the guest's own network, and an IPv6 client without
 # --enable-ipv6, spliced in mode auto.
 # UDP forwards the same way: the client's own address and port (IPv4 and
-# IPv6), datagrams byte-exact with their boundaries, one past the MTU,
-# loopback clients, counters, flow expiry, removal.
+# IPv6), datagrams byte-exact with their boundaries, some past the MTU,
+# DNAT to the backend, loopback clients, counters, flow expiry, removal.
 . "$(dirname "$0")/lib.sh"
 sn_sandbox "$@"
 : "${FWDTOOL:?FWDTOOL must name the fwdtool test peer}"
@@ -271,6 +271,26 @@ got=$(uask 2001:db8::1 5302 2001:db8::7 42002 <<<"${LINES%$'\n'}" 2>&1) || fail 
 [ "$got" = "${want//198.51.100.7 42000/2001:db8::7 42002}" ] || fail "UDP, IPv6: the replies were: $got"
 [ "$(ustat "$u6" .tap.connections_total)" = 1 ] || fail "UDP, IPv6: $(ustat "$u6" .)"
 ok "UDP, IPv6: the guest saw 2001:db8::7 port 42002; the datagrams and replies byte-exact"
+
+# replies past the MTU: the guest's kernel fragments them, and they are
+# put together before they go to the client
+long=$(head -c 3000 /dev/zero | tr '\0' x)
+add '"proto":"udp","host_addr":"198.51.100.1","host_port":5304,"guest_port":53' >/dev/null
+got=$(uask 198.51.100.1 5304 198.51.100.7 42005 <<<"$long" 2>&1) || fail "UDP, a long reply: ${got:0:300}"
+[ "$got" = "198.51.100.7 42005 $long" ] || fail "UDP, a long reply: ${got:0:300}..."
+got=$(uask 2001:db8::1 5302 2001:db8::7 42006 <<<"$long" 2>&1) || fail "UDP, IPv6, a long reply: ${got:0:300}"
+[ "$got" = "2001:db8::7 42006 $long" ] || fail "UDP, IPv6, a long reply: ${got:0:300}..."
+ok "UDP: replies of 3020 bytes (the guest fragments them) reached the clients whole, IPv4 and IPv6"
+
+# DNAT in the namespace to the backend behind the bridge: it sees the client
+bx python3 "$UDPPEER" echo 53 --from >"$SN_WORK/be53.out" 2>&1 &
+SN_PIDS+=($!)
+wait_for bx sh -c "ss -Hlun 'sport = :53' | grep -q ." || fail "the backend's UDP service did not start"
+nsx iptables -t nat -A PREROUTING -d 10.0.2.100 -p udp --dport 55 -j DNAT --to-destination 172.30.0.2:53
+add '"proto":"udp","host_addr":"198.51.100.1","host_port":5305,"guest_port":55' >/dev/null
+got=$(uask 198.51.100.1 5305 198.51.100.7 42007 <<<one 2>&1) || fail "UDP, DNAT: $got"
+[ "$got" = "198.51.100.7 42007 one" ] || fail "UDP, DNAT: the backend answered: $got"
+ok "UDP, DNAT to a backend behind a bridge: it saw 198.51.100.7 port 42007, its reply came back"
 
 got=$(uask 127.0.0.1 5300 127.0.0.1 42003 <<<one 2>&1) || fail "UDP, loopback client: $got"
 [ "${got%% *}" = 10.0.2.100 ] || fail "UDP, loopback client in mode auto: the guest saw $got"
