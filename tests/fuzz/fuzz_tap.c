@@ -1,6 +1,6 @@
 /* fuzz_tap.c - libFuzzer target for the tap's frames: each input is frames
- * read from an offloading tap (offload.c, guard.c), and sent (runs, offload.c).
- */
+ * read from an offloading tap (offload.c, udpframe.c, guard.c), and sent
+ * (runs, offload.c). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,13 +8,18 @@
 #include "csum.h"
 #include "guard.h"
 #include "offload.h"
+#include "udpframe.h"
 
 /*
  * Input: frames, each a 16-bit little-endian length and that many bytes (the
  * virtio-net header, then the Ethernet frame), as many as the input holds.
  * One guard sees them all, so IPv4 fragments meet across frames. The frames
  * after the header go to a batch of segments too, as if libslirp sent them,
- * and every run it makes must be a frame the guest's kernel takes.
+ * and every run it makes must be a frame the guest's kernel takes. A frame
+ * that parses as UDP, or as a fragment of it (udpframe.c, as forwards
+ * through tap0 take replies), must lie within the frame; a datagram, built
+ * again as frames to the guest at a small MTU, must come back the same from
+ * their fragments.
  */
 
 /* inject() - the guard's own frames: read them whole, as libslirp would */
@@ -109,6 +114,61 @@ static void send_frame(struct sn_gso_batch *b, const uint8_t *f, size_t len)
 		abort(); /* an empty batch takes any data segment */
 }
 
+/* The datagram rebuilt from the frames udpframe.c built. */
+struct rebuilt {
+	uint8_t data[65536 + 8];
+	size_t len;
+	unsigned int frames;
+};
+
+/* collect() - a built frame: its IP payload, fragment or whole, appended
+ * (fragments come in order), its lengths checked */
+static void collect(const struct iovec *iov, int iovcnt, void *opaque)
+{
+	struct rebuilt *r = opaque;
+	const uint8_t *h = iov[0].iov_base;
+	size_t hl = h[12] == 0x08     ? 14 + 20
+		    : h[14 + 6] == 44 ? 14 + 48
+				      : 14 + 40;
+
+	if (iov[0].iov_len < hl)
+		abort();
+	memcpy(r->data + r->len, h + hl, iov[0].iov_len - hl);
+	r->len += iov[0].iov_len - hl;
+	if (iovcnt == 2) {
+		memcpy(r->data + r->len, iov[1].iov_base, iov[1].iov_len);
+		r->len += iov[1].iov_len;
+	}
+	r->frames++;
+}
+
+/* udp_checked() - sn_udpframe_parse(), and a datagram it finds built again */
+static void udp_checked(const uint8_t *f, size_t len)
+{
+	static struct rebuilt r;
+	struct sn_udpframe u;
+	struct sn_udpframe_tmpl t = { .sport = 1, .dport = 2, .mtu = 1280 };
+
+	struct sn_udpfrag fr;
+
+	if (sn_udpfrag_parse(f, len, &fr) &&
+	    (fr.data < f || fr.data + fr.len > f + len ||
+	     fr.off + fr.len > 65535))
+		abort();
+	if (sn_udpframe_parse(f, len, &u) != SN_UDPFRAME_OK)
+		return;
+	if (u.data < f || u.data + u.dlen > f + len)
+		abort();
+	t.af = u.af;
+	memcpy(t.saddr, u.daddr, 16);
+	memcpy(t.daddr, u.saddr, 16);
+	r.len = 0;
+	r.frames = 0;
+	if (!sn_udpframe_build(&t, u.data, u.dlen, 7, collect, &r) ||
+	    r.len != 8 + u.dlen || memcmp(r.data + 8, u.data, u.dlen))
+		abort();
+}
+
 /* one_frame() - what stack.c does with a frame read from the tap fd */
 static void one_frame(struct sn_guard *g, struct sn_gso_batch *b,
 		      const uint8_t *data, size_t len)
@@ -118,6 +178,8 @@ static void one_frame(struct sn_guard *g, struct sn_gso_batch *b,
 
 	memcpy(buf, data, len);
 	if (rx_checked(buf, len) == SN_OFFLOAD_OK) {
+		if (len >= SN_VNET_HLEN)
+			udp_checked(buf + SN_VNET_HLEN, len - SN_VNET_HLEN);
 		sn_guard_frame(g, buf + SN_VNET_HLEN, len - SN_VNET_HLEN);
 	}
 	if (len > SN_VNET_HLEN)
