@@ -10,7 +10,8 @@
 # --enable-ipv6, spliced in mode auto.
 # UDP forwards the same way: the client's own address and port (IPv4 and
 # IPv6), datagrams byte-exact with their boundaries, some past the MTU,
-# DNAT to the backend, loopback clients, counters, flow expiry, removal.
+# DNAT to the backend, loopback clients, clients that cannot be shown to the
+# guest as themselves, counters, flow expiry, removal.
 . "$(dirname "$0")/lib.sh"
 sn_sandbox "$@"
 : "${FWDTOOL:?FWDTOOL must name the fwdtool test peer}"
@@ -249,6 +250,13 @@ ustat() { api '{"execute":"get_stats"}' | jq -r ".return.entries[] | select(.id 
 # to ADDR:PORT, on a connected socket (replies from elsewhere are not
 # taken); the replies on stdout
 uask() { timeout 60 python3 "$UDPPEER" send "$1" "$2" --bind "$3" --bind-port "$4" --connect; }
+# usend SRC SPORT ADDR PORT: one datagram, no reply awaited
+usend() {
+	python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.sendto(b"x\n", (sys.argv[3], int(sys.argv[4])))' "$@" || fail "cannot send from $1"
+}
 LINES=$'one\ntwo two\nthree three three\n'
 
 u4=$(add '"proto":"udp","host_addr":"0.0.0.0","host_port":5300,"guest_port":53')
@@ -292,6 +300,18 @@ got=$(uask 198.51.100.1 5305 198.51.100.7 42007 <<<one 2>&1) || fail "UDP, DNAT:
 [ "$got" = "198.51.100.7 42007 one" ] || fail "UDP, DNAT: the backend answered: $got"
 ok "UDP, DNAT to a backend behind a bridge: it saw 198.51.100.7 port 42007, its reply came back"
 
+# a client in the guest's own network (10.0.2.50): mode auto keeps it on the
+# UDP forwarder's flows; mode tap drops its datagrams, counted, the reason logged
+got=$(uask 198.51.100.1 5304 10.0.2.50 42010 <<<one 2>&1) || fail "UDP, a client in 10.0.2.0/24: $got"
+[ "${got%% *}" = 10.0.2.100 ] || fail "UDP, a client in 10.0.2.0/24, mode auto: the guest saw $got"
+un=$(add '"proto":"udp","host_addr":"198.51.100.1","host_port":5306,"guest_port":53,"mode":"tap"')
+usend 10.0.2.50 42011 198.51.100.1 5306
+tap_err1() { [ "$(ustat "$un" .tap.errors)" = 1 ]; }
+wait_for tap_err1 || fail "UDP, a client in 10.0.2.0/24, mode tap: not counted: $(ustat "$un" .)"
+grep -q "no flow through tap0 for a new client: the client's address is in the guest's own network" "$SN_LOG" ||
+	fail "UDP, a client in 10.0.2.0/24, mode tap: no reason logged"
+ok "UDP, a client in the guest's network: the UDP forwarder's flows in mode auto; dropped in mode tap, counted, the reason logged"
+
 got=$(uask 127.0.0.1 5300 127.0.0.1 42003 <<<one 2>&1) || fail "UDP, loopback client: $got"
 [ "${got%% *}" = 10.0.2.100 ] || fail "UDP, loopback client in mode auto: the guest saw $got"
 ok "UDP: a loopback client in mode auto goes by the UDP forwarder's flows (the guest sees 10.0.2.100)"
@@ -333,4 +353,24 @@ ut=$(add '"proto":"udp","host_addr":"127.0.0.1","host_port":5303,"guest_port":53
 got=$(uask 127.0.0.1 5303 127.0.0.1 42004 <<<one 2>&1) || fail "UDP, added again: $got"
 [ "$got" = "10.0.2.2 42004 one" ] || fail "UDP, added again: $got"
 ok "UDP: removal ended the flow and closed the port (refused); added again, it binds and carries a new flow"
+# --- restarted without --enable-ipv6: the UDP forwards and their modes
+# come back; mode auto keeps an IPv6 client on the UDP forwarder's flows,
+# mode tap drops its datagrams, counted, the reason logged
+want=$(api '{"execute":"list_hostfwd"}')
+kill "$SN_PID"
+sn_wait_exit "$SN_PID" 30
+sn_start -c --udp-timeout=2 --api-socket "$SN_API" --state-file "$STATE" "$CPID" tap0
+got=$(api '{"execute":"list_hostfwd"}')
+[ "$got" = "$want" ] || fail "after a restart: $got, not $want"
+got=$(uask 127.0.0.1 5303 127.0.0.1 42009 <<<one 2>&1) || fail "UDP, mode tap, after a restart: $got"
+[ "$got" = "10.0.2.2 42009 one" ] || fail "UDP, mode tap, after a restart: $got"
+got=$(uask 2001:db8::1 5302 2001:db8::7 42008 <<<one 2>&1) || fail "UDP, IPv6 without --enable-ipv6: $got"
+[ "${got%% *}" = 10.0.2.100 ] || fail "UDP, IPv6 without --enable-ipv6, mode auto: the guest saw $got"
+u6t=$(add '"proto":"udp","host_addr":"::","host_port":5307,"guest_port":53,"mode":"tap"')
+usend 2001:db8::7 42012 2001:db8::1 5307
+v6err() { [ "$(ustat "$u6t" .tap.errors)" = 1 ]; }
+wait_for v6err || fail "UDP, IPv6 client without --enable-ipv6, mode tap: not counted: $(ustat "$u6t" .)"
+grep -q "no flow through tap0 for a new client: an IPv6 client, and the guest has no IPv6" "$SN_LOG" ||
+	fail "UDP, IPv6 client without --enable-ipv6, mode tap: no reason logged"
+ok "restarted without --enable-ipv6: UDP forwards and modes kept; an IPv6 client goes by the UDP forwarder in mode auto, is dropped, counted and reported in mode tap"
 sn_done
