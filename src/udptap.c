@@ -1,6 +1,5 @@
 /* udptap.c - UDP forwards through tap0: datagrams from a forward's clients
  * enter the guest from the client's own address, its replies go back. */
-#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -33,13 +32,15 @@
  * The guest's replies, UDP frames from that address and port to the
  * client, are taken from the tap input before libslirp (their checksums
  * completed by then) and sent from the forward's host socket to the
- * client, from the address it sent to (IP_PKTINFO). A reply the guest
- * fragmented (longer than the MTU) is put together first: its first
- * fragment names the flow, the others must follow in order (as the guest's
- * kernel sends them), in one of SN_UDPTAP_REASM slots (the oldest gives
- * way). The main thread sends
- * through a dup of the host socket of its own, so the forwarders' thread
- * may close theirs at any time. Frames of no flow go to libslirp.
+ * client, from the address it sent to (IP_PKTINFO). The main thread sends
+ * through a dup of the host socket of its own, closed when the forward is
+ * removed, so no thread uses an fd another closed. Frames of no flow go to
+ * libslirp.
+ *
+ * A reply the guest fragmented (longer than the MTU) is put together
+ * first: its first fragment names the flow, the others must follow in
+ * order (as the guest's kernel sends them), in one of SN_UDPTAP_REASM
+ * slots (the oldest gives way, counted as an error).
  *
  * A forward has at most SN_UDP_FLOWS_MAX flows; a flow that moved nothing
  * for --udp-timeout is closed (a timer looks every quarter of that while
@@ -96,6 +97,8 @@ struct dgram {
 
 /* ---- flows ---- */
 
+/* key_hash(), key_equal() - struct flow_key as a GHashTable key (its
+ * padding zeroed by key_of()) */
 static guint key_hash(gconstpointer p)
 {
 	const struct flow_key *k = p;
@@ -126,12 +129,14 @@ static void key_of(struct flow_key *k, int af, const uint8_t *caddr,
 	memcpy(k->gaddr, gaddr, alen);
 }
 
+/* reasm_free() - free @ra's slot */
 static void reasm_free(struct sn_udptap_reasm *ra)
 {
 	g_clear_pointer(&ra->buf, g_free);
 	ra->fl = NULL;
 }
 
+/* flow_close() - end @fl, and a reply of it being put together */
 static void flow_close(struct flow *fl)
 {
 	struct sn_udptap_fwd *uf = fl->uf;
@@ -139,14 +144,14 @@ static void flow_close(struct flow *fl)
 	for (int i = 0; i < SN_UDPTAP_REASM; i++)
 		if (uf->ut->reasm[i].fl == fl)
 			reasm_free(&uf->ut->reasm[i]);
-
 	g_hash_table_remove(uf->ut->flows, &fl->key);
 	g_hash_table_remove(uf->by_peer, &fl->peer);
 	uf->fst->conns_open--;
 	g_free(fl);
 }
 
-/* close_all() - close every flow in @flows' values */
+/* close_all() - close the flows in @flows' values idle since before
+ * @idle_before_us (G_MAXINT64: all) */
 static void close_all(GHashTable *flows, gint64 idle_before_us)
 {
 	g_autoptr(GPtrArray) gone = g_ptr_array_new();
@@ -161,6 +166,7 @@ static void close_all(GHashTable *flows, gint64 idle_before_us)
 		flow_close(g_ptr_array_index(gone, i));
 }
 
+/* sweep() - the timer: close idle flows; it stops with the last one */
 static gboolean sweep(gpointer data)
 {
 	struct sn_udptap *ut = data;
@@ -255,6 +261,7 @@ static struct flow *flow_open(struct sn_udptap_fwd *uf,
 
 /* ---- to the guest ---- */
 
+/* emit() - an sn_udpframe_emit_fn: a frame to the guest */
 static void emit(const struct iovec *iov, int iovcnt, void *opaque)
 {
 	sn_stack_guest_writev(opaque, iov, iovcnt);
@@ -325,6 +332,7 @@ struct wake_source {
 	struct sn_udptap *ut;
 };
 
+/* wake_dispatch() - datagrams are queued: disarm, and take them all */
 static gboolean wake_dispatch(GSource *source, GSourceFunc cb, gpointer data)
 {
 	(void)cb;
