@@ -79,7 +79,7 @@ typedef void (*sn_fwd_udp_tap_fn)(void *fwd_tap,
 
 /* Shared by every fast forward of a daemon. */
 struct sn_fwd_env {
-	sn_fwd_tap_fn tap_accept; /* NULL: nothing goes through tap0 */
+	sn_fwd_tap_fn tap_accept; /* NULL: no TCP through tap0 */
 	void *tap_opaque;
 	/* the guest's networks: a client in one of them cannot be shown to
 	 * the guest as itself (its replies would stay on the link), nor an

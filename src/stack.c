@@ -33,7 +33,8 @@
  *
  * - dispatch(): frames from the tap fd, read in a batch until EAGAIN or
  *   SN_TAP_BATCH frames, each completed by offload.c (the checksum the
- *   guest left partial), checked by guard.c (TCP urgent data cleared,
+ *   guest left partial), offered to the UDP input hook (replies of UDP
+ *   forwards through tap0, udptap.c), checked by guard.c (TCP urgent data cleared,
  *   malformed TCP dropped, IPv4 reassembly kept safe: it may hand
  *   libslirp a frame of its own first) and handed to slirp_input(); then
  *   slirp_pollfds_poll() with the revents of this iteration (indices from
