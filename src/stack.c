@@ -34,13 +34,13 @@
  * - dispatch(): frames from the tap fd, read in a batch until EAGAIN or
  *   SN_TAP_BATCH frames, each completed by offload.c (the checksum the
  *   guest left partial), offered to the UDP input hook (replies of UDP
- *   forwards through tap0, udptap.c), checked by guard.c (TCP urgent data cleared,
- *   malformed TCP dropped, IPv4 reassembly kept safe: it may hand
- *   libslirp a frame of its own first) and handed to slirp_input(); then
- *   slirp_pollfds_poll() with the revents of this iteration (indices from
- *   this iteration's fill: sockets libslirp creates meanwhile start with no
- *   index and are not looked up, and closed ones leave its lists); then
- *   expired timers.
+ *   forwards through tap0, udptap.c), checked by guard.c (TCP urgent
+ *   data cleared, malformed TCP dropped, IPv4 reassembly kept safe: it
+ *   may hand libslirp a frame of its own first) and handed to
+ *   slirp_input(); then slirp_pollfds_poll() with the revents of this
+ *   iteration (indices from this iteration's fill: sockets libslirp
+ *   creates meanwhile start with no index and are not looked up, and
+ *   closed ones leave its lists); then expired timers.
  *
  * Frames from libslirp (send_packet) are written straight to the tap fd, but
  * for TCP data segments when the tap offloads: a run of one connection's
