@@ -377,7 +377,10 @@ static void learn(struct fz *z, const struct sn_tcpseg *seg)
 	if (seg->dport < GPORT || seg->dport >= GPORT + CONNS)
 		return;
 	c = &z->conns[seg->dport - GPORT];
-	if (!c->used || c->af != seg->af || seg->sport != c->dport)
+	/* the whole address pair: a connection the model has let go of may
+	 * still send from the same ports (an older one of the same slot) */
+	if (!c->used || c->af != seg->af || seg->sport != c->dport ||
+	    memcmp(seg->saddr, c->daddr, c->af == AF_INET ? 4 : 16) != 0)
 		return;
 	if (seg->flags & SN_TH_ACK)
 		c->eng_ack = seg->ack;
