@@ -48,7 +48,11 @@
  *   (SO_MEMINFO), but at least the window of the socket's peer
  *   (TCP_INFO) while the socket takes everything (see sock_wnd()),
  *   scaled if negotiated. ACKs are sent once a batch, one a
- *   connection, at the flush. When the socket took less than the guest
+ *   connection, at the flush; data the socket took whole is acknowledged
+ *   at once only every second full segment (the guest's 64 KiB frames
+ *   each time), else it waits up to SN_TCP_DELACK_MS for the socket's
+ *   answer to carry it, as a request's does: a round trip costs one
+ *   frame to the guest, not two. When the socket took less than the guest
  *   sent, the ACKs that follow its next EPOLLOUT are sent four times: a
  *   window update, then three duplicates for the guest's fast retransmit.
  *   A FIN from the guest, in order, becomes shutdown(SHUT_WR).
@@ -59,7 +63,8 @@
  *   peeked again into a discard buffer), cut into segments of the guest's
  *   window, and dropped from the socket with recv(MSG_TRUNC) once the
  *   guest has acknowledged it (at the flush: one call for a batch of
- *   ACKs). With a virtio-net header on the tap, segments go
+ *   ACKs; not later: what the socket holds closes its window to the
+ *   peer). With a virtio-net header on the tap, segments go
  *   as frames of up to 64 KiB (GSO, the checksum left to the guest's
  *   kernel); without, as frames of the MSS with their checksums. The
  *   socket's end of file becomes a FIN after the data.
@@ -90,8 +95,10 @@
  *   are found from frames by a hash of the address pair with a random key,
  *   and from socket events by the epoll data. Timers are a deadline per
  *   connection on one list; the list is scanned when its earliest
- *   deadline is due, and the idle sweep runs once a minute while there
- *   are connections: an idle engine sets no timer at all.
+ *   deadline is due. Delayed ACKs, all of one length, wait on a list of
+ *   their own in the order they were made, so only its head is looked
+ *   at. The idle sweep runs once a minute while there are connections:
+ *   an idle engine sets no timer at all.
  *
  * - Limits. SN_TCP_CONNS_MAX connections, SN_TCP_HALF_OPEN_MAX of them
  *   not established yet (connecting, or waiting for the guest's ACK of the
@@ -151,6 +158,7 @@ struct conn {
 	struct node timer;  /* on t->timers while a deadline is set */
 	struct node pend;   /* on t->pending while the flush has work */
 	struct node wwatch; /* on t->wwatch while its window is small */
+	struct node delack; /* on t->delacks while an ACK is held back */
 	int fd;
 	uint8_t events, flags;
 	uint8_t ws_from_guest, ws_to_guest;
@@ -165,11 +173,13 @@ struct conn {
 				      * flush, once for a batch of ACKs) */
 	uint32_t seq_ack_from_guest; /* the guest's last ACK */
 	uint32_t seq_from_guest;     /* next byte expected from the guest */
+	uint32_t seq_acked_to_guest; /* the last ACK number sent to it */
 	uint32_t wnd_from_guest;     /* its window, scaled */
 	uint32_t rto_ms;
 	int64_t room; /* the socket's room when last asked, less what was
 		       * written since: it only grows otherwise */
 	gint64 deadline_ms, last_ms;
+	gint64 delack_ms;	  /* when the held-back ACK is due */
 	struct sn_fwd_stats *fst; /* a forward's counters (a reference of
 				   * g_atomic_rc_box), or NULL */
 	struct conn_key key;
@@ -184,7 +194,7 @@ struct sn_tcp {
 	struct conn **buckets;
 	uint64_t hkey[2];
 	unsigned int n_conns, n_half_open;
-	struct node timers, pending, wwatch;
+	struct node timers, pending, wwatch, delacks;
 	gint64 next_timer_ms, next_sweep_ms;
 	gint64 next_wwatch_ms, wwatch_ms; /* window watch: next, interval */
 	bool no_peek_off; /* the kernel has no SO_PEEK_OFF for TCP */
@@ -326,6 +336,24 @@ static void pend(struct sn_tcp *t, struct conn *c, uint8_t flags)
 		node_add(&t->pending, &c->pend);
 }
 
+/* ack_later() - acknowledge @c's data within SN_TCP_DELACK_MS, or with
+ * the next segment to the guest, whichever comes first */
+static void ack_later(struct sn_tcp *t, struct conn *c)
+{
+	if (node_linked(&c->delack))
+		return;
+	c->delack_ms = now_ms() + SN_TCP_DELACK_MS;
+	node_add(&t->delacks, &c->delack); /* in deadline order */
+}
+
+/* acked() - a segment to the guest carried ACK number @ack */
+static void acked(struct conn *c, uint32_t ack)
+{
+	c->seq_acked_to_guest = ack;
+	if (ack == c->seq_from_guest && node_linked(&c->delack))
+		node_del(&c->delack);
+}
+
 /* ---- frames to the guest ---- */
 
 /* in_flight() - bytes sent to the guest and not acknowledged, FIN included */
@@ -422,6 +450,7 @@ static void send_flags(struct sn_tcp *t, struct conn *c, uint8_t flags,
 	if (!(flags & SN_TH_RST))
 		o.win = (uint16_t)(sock_wnd(t, c) >> c->ws_to_guest);
 	send_frame(t, c, &o);
+	acked(c, o.ack);
 }
 
 /* send_syn() - our SYN-ACK, or a forward's SYN, again on a retransmission */
@@ -439,6 +468,8 @@ static void send_syn(struct sn_tcp *t, struct conn *c)
 	};
 
 	send_frame(t, c, &o);
+	if (!fwd)
+		c->seq_acked_to_guest = o.ack;
 }
 
 /* reset_reply() - an RST for @seg, which has no connection (RFC 793) */
@@ -463,6 +494,18 @@ static void reset_reply(struct sn_tcp *t, const struct sn_tcpseg *seg)
 
 /* ---- connections ---- */
 
+/* unreleased() - the data the guest acknowledged still in @c's socket */
+static uint32_t unreleased(const struct conn *c)
+{
+	uint32_t end = c->seq_ack_from_guest;
+
+	if (!(c->events & C_ESTABLISHED))
+		return 0;
+	if (c->events & C_FIN_ACKED)
+		end = c->seq_fin_to_guest; /* the FIN is no data */
+	return end - c->seq_rel_to_guest;
+}
+
 /* conn_free() - close the socket (with an RST to its peer if @rst_peer),
  * forget @c */
 static void conn_free(struct sn_tcp *t, struct conn *c, bool rst_peer)
@@ -471,8 +514,13 @@ static void conn_free(struct sn_tcp *t, struct conn *c, bool rst_peer)
 
 	if (rst_peer)
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	else if (unreleased(c)) /* its ACK came in this batch: without this
+				 * read, close() would reset the peer */
+		recv(c->fd, NULL, unreleased(c), MSG_TRUNC | MSG_DONTWAIT);
 	close(c->fd);
 	disarm(c);
+	if (node_linked(&c->delack))
+		node_del(&c->delack);
 	if (node_linked(&c->pend))
 		node_del(&c->pend);
 	if (node_linked(&c->wwatch))
@@ -668,6 +716,7 @@ static struct conn *conn_add(struct sn_tcp *t, int fd, const struct conn_key *k,
 	node_init(&c->timer);
 	node_init(&c->pend);
 	node_init(&c->wwatch);
+	node_init(&c->delack);
 	c->fd = fd;
 	c->key = *k;
 	sn_tcpseg_tmpl_init(&c->tmpl, seg);
@@ -797,13 +846,10 @@ bool sn_tcp_accept(struct sn_tcp *t, const struct sn_tcp_inbound *in,
  * peek offset goes back by as much); false if @c was freed */
 static bool release(struct sn_tcp *t, struct conn *c)
 {
-	uint32_t end = c->seq_ack_from_guest, n;
+	uint32_t n = unreleased(c);
 	ssize_t r;
 
-	if (c->events & C_FIN_ACKED)
-		end = c->seq_fin_to_guest; /* the FIN is no data */
-	n = end - c->seq_rel_to_guest;
-	if (!(c->events & C_ESTABLISHED) || !n)
+	if (!n)
 		return true;
 	r = recv(c->fd, NULL, n, MSG_TRUNC | MSG_DONTWAIT);
 	if (r < 0 && errno != EAGAIN) {
@@ -812,7 +858,7 @@ static bool release(struct sn_tcp *t, struct conn *c)
 	}
 	if (c->fst && r > 0)
 		c->fst->bytes_to_guest += (uint64_t)r;
-	c->seq_rel_to_guest = end;
+	c->seq_rel_to_guest += n;
 	return true;
 }
 
@@ -907,7 +953,11 @@ static bool conn_data(struct sn_tcp *t, struct conn *c, struct sn_tcpseg *seg)
 		c->seq_from_guest++;
 		c->events |= C_GUEST_FIN;
 	}
-	pend(t, c, F_ACK_NOW);
+	if ((seg->flags & SN_TH_FIN) ||
+	    c->seq_from_guest - c->seq_acked_to_guest >= 2u * c->mss)
+		pend(t, c, F_ACK_NOW);
+	else
+		ack_later(t, c);
 	return true;
 }
 
@@ -1115,6 +1165,7 @@ static void send_data(struct sn_tcp *t, struct conn *c, size_t n, uint16_t win)
 	c->seq_to_guest += (uint32_t)n;
 	if (sn_seq_lt(c->seq_max_to_guest, c->seq_to_guest))
 		c->seq_max_to_guest = c->seq_to_guest;
+	acked(c, o.ack);
 }
 
 /* send_fin() - the socket's end of file, after its data */
@@ -1375,13 +1426,33 @@ static void watch_windows(struct sn_tcp *t, gint64 now)
 	t->next_wwatch_ms = now + t->wwatch_ms;
 }
 
-/* sn_tcp_timeout_ms() - the next deadline, window check or sweep */
+/* delacks_due() - the held-back ACKs whose time has come, to the flush */
+static void delacks_due(struct sn_tcp *t, gint64 now)
+{
+	struct conn *c;
+
+	while (node_linked(&t->delacks)) {
+		c = CONN_OF(t->delacks.next, delack);
+		if (c->delack_ms > now)
+			return;
+		node_del(&c->delack);
+		pend(t, c, F_ACK_NOW);
+	}
+}
+
+/* sn_tcp_timeout_ms() - the next deadline, held-back ACK, window check or
+ * sweep */
 gint64 sn_tcp_timeout_ms(const struct sn_tcp *t, gint64 now)
 {
-	gint64 at = t->next_timer_ms;
+	gint64 at = t->next_timer_ms, ack;
 
 	if (!node_linked(&t->timers))
 		at = -1;
+	if (node_linked(&t->delacks)) {
+		ack = CONN_OF(t->delacks.next, delack)->delack_ms;
+		if (at < 0 || ack < at)
+			at = ack;
+	}
 	if (node_linked(&t->wwatch) && (at < 0 || t->next_wwatch_ms < at))
 		at = t->next_wwatch_ms;
 	if (t->next_sweep_ms >= 0 && (at < 0 || t->next_sweep_ms < at))
@@ -1400,6 +1471,7 @@ void sn_tcp_timers(struct sn_tcp *t, gint64 now)
 		run_timers(t, now);
 	if (t->next_sweep_ms >= 0 && now >= t->next_sweep_ms)
 		sweep(t, now);
+	delacks_due(t, now);
 }
 
 /* ---- set-up ---- */
@@ -1424,6 +1496,7 @@ struct sn_tcp *sn_tcp_new(const struct sn_tcp_config *cfg, sn_tcp_tap_fn tap,
 	node_init(&t->timers);
 	node_init(&t->pending);
 	node_init(&t->wwatch);
+	node_init(&t->delacks);
 	t->next_timer_ms = t->next_sweep_ms = -1;
 	t->no_peek_off = cfg->no_peek_off;
 	t->gw_mac[0] = 0x52;
