@@ -1231,7 +1231,8 @@ static int to_guest(struct sn_tcp *t, struct conn *c)
 		sent++;
 		if (!node_linked(&c->timer))
 			arm(t, c, c->rto_ms);
-		if ((size_t)n < want) {
+		/* after the peer's end of file, the FIN at once */
+		if ((size_t)n < want && !(c->flags & F_SOCK_HUP)) {
 			c->flags |= F_SOCK_DRY;
 			return sent;
 		}

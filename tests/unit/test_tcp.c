@@ -365,7 +365,7 @@ START_TEST(ack_rides_answer)
 	ck_assert_int_eq(send(afd, "pong!", 5, 0), 5);
 	/* the socket's events only: the held-back ACK's time is not the
 	 * question here, however long this takes */
-	for (i = 0; i < 50 && !find(from, SN_TH_PSH); i++) {
+	for (i = 0; i < 20 && !find(from, SN_TH_PSH); i++) {
 		poll(&p, 1, 1000);
 		sn_tcp_sock_events(t);
 		sn_tcp_flush(t);
@@ -439,6 +439,42 @@ START_TEST(ack_every_second_segment)
 	sn_tcp_flush(t);
 	ck_assert_uint_eq(log_.n, from + 1);
 	ck_assert_uint_eq(log_.f[from].ack, GUEST_ISN + 1073);
+	close(afd);
+	sn_tcp_free(t);
+	close(lfd);
+}
+END_TEST
+
+/* The peer's last data and its end of file go to the guest together: the
+ * FIN does not wait for the guest to acknowledge the data */
+START_TEST(fin_follows_last_data)
+{
+	struct sn_tcp *t = engine(false);
+	uint16_t port;
+	int lfd = listener(&port), afd, i;
+	const struct out *o;
+	unsigned int from;
+	uint32_t isn;
+
+	isn = handshake(t, lfd, port, &afd, false);
+	pump(t, 0);
+	from = log_.n;
+	ck_assert_int_eq(send(afd, "bye", 3, 0), 3);
+	ck_assert_int_eq(shutdown(afd, SHUT_WR), 0);
+	/* the socket's events only, no timer: no retransmission counts */
+	for (i = 0; i < 20 && !find(from, SN_TH_FIN); i++) {
+		poll(&(struct pollfd){ .fd = sn_tcp_fd(t), .events = POLLIN },
+		     1, 1000);
+		sn_tcp_sock_events(t);
+		sn_tcp_flush(t);
+	}
+	o = find(from, SN_TH_FIN);
+	ck_assert_msg(o, "no FIN to the guest until it acknowledges the data");
+	ck_assert_uint_eq(o->seq, isn + 4);
+	o = find(from, SN_TH_PSH);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_uint_eq(o->seq, isn + 1);
+	ck_assert_mem_eq(o->data, "bye", 3);
 	close(afd);
 	sn_tcp_free(t);
 	close(lfd);
@@ -724,6 +760,7 @@ static Suite *tcp_suite(void)
 	tcase_add_test(tc, ack_rides_answer);
 	tcase_add_test(tc, ack_delayed_alone);
 	tcase_add_test(tc, ack_every_second_segment);
+	tcase_add_test(tc, fin_follows_last_data);
 	tcase_add_test(tc, close_in_the_batch_of_the_ack);
 	suite_add_tcase(s, tc);
 	return s;
