@@ -52,7 +52,8 @@
  *   at once only every second full segment (the guest's 64 KiB frames
  *   each time), else it waits up to SN_TCP_DELACK_MS for the socket's
  *   answer to carry it, as a request's does: a round trip costs one
- *   frame to the guest, not two. When the socket took less than the guest
+ *   frame to the guest, not two; so does a FIN, for the peer's FIN (as
+ *   Linux does). When the socket took less than the guest
  *   sent, the ACKs that follow its next EPOLLOUT are sent four times: a
  *   window update, then three duplicates for the guest's fast retransmit.
  *   A FIN from the guest, in order, becomes shutdown(SHUT_WR).
@@ -953,8 +954,7 @@ static bool conn_data(struct sn_tcp *t, struct conn *c, struct sn_tcpseg *seg)
 		c->seq_from_guest++;
 		c->events |= C_GUEST_FIN;
 	}
-	if ((seg->flags & SN_TH_FIN) ||
-	    c->seq_from_guest - c->seq_acked_to_guest >= 2u * c->mss)
+	if (c->seq_from_guest - c->seq_acked_to_guest >= 2u * c->mss)
 		pend(t, c, F_ACK_NOW);
 	else
 		ack_later(t, c);
