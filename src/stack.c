@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "guard.h"
+#include "ipparse.h"
 #include "log.h"
 #include "offload.h"
 #include "stack.h"
@@ -442,10 +443,12 @@ static bool offload_rx(struct sn_stack *s, size_t n)
 static void frame_input(struct sn_stack *s, size_t n)
 {
 	uint8_t *frame = s->frame + s->vnet_hlen;
+	struct sn_ip ip;
 
 	if (n < s->vnet_hlen)
 		return;
-	if (s->tcp && sn_tcp_input(s->tcp, frame, n - s->vnet_hlen))
+	sn_ip_parse(frame, n - s->vnet_hlen, &ip);
+	if (s->tcp && sn_tcp_input(s->tcp, &ip))
 		return;
 	if (!offload_rx(s, n))
 		return;
