@@ -68,6 +68,11 @@ enum sn_ip_verdict sn_ip_parse(const uint8_t *f, size_t len, struct sn_ip *ip);
  */
 size_t sn_ip_parsed_len(const struct sn_ip *ip);
 
+/* sn_ip_addrs() - @ip's source and destination addresses (not on
+ * SN_IP_NOT_IP) copied to @saddr and @daddr: 4 bytes each for IPv4, 16
+ * for IPv6 */
+void sn_ip_addrs(const struct sn_ip *ip, uint8_t *saddr, uint8_t *daddr);
+
 /* sn_ip_whole() - is @ip a packet of L4 protocol @proto that is not a
  * fragment (its lengths may still be malformed)? */
 static inline bool sn_ip_whole(const struct sn_ip *ip, uint8_t proto)

@@ -1,5 +1,6 @@
 /* ipparse.c - the IPv4 and IPv6 headers of a frame from the guest, parsed
  * once with every length checked against the frame before it is used. */
+#include <string.h>
 #include <sys/socket.h>
 
 #include "ipparse.h"
@@ -109,4 +110,13 @@ enum sn_ip_verdict sn_ip_parse(const uint8_t *f, size_t len, struct sn_ip *ip)
 size_t sn_ip_parsed_len(const struct sn_ip *ip)
 {
 	return ip->verdict == SN_IP_OK ? (size_t)(ip->l4 - ip->frame) : ip->len;
+}
+
+/* sn_ip_addrs() - the addresses, copied */
+void sn_ip_addrs(const struct sn_ip *ip, uint8_t *saddr, uint8_t *daddr)
+{
+	size_t alen = ip->af == AF_INET ? 4 : 16;
+
+	memcpy(saddr, ip->saddr, alen);
+	memcpy(daddr, ip->daddr, alen);
 }

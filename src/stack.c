@@ -419,17 +419,30 @@ static void guard_inject(const uint8_t *frame, size_t len, void *opaque)
 	slirp_input(s->slirp, frame, (int)len);
 }
 
-/* offload_rx() - the frame's checksum completed; false to drop it */
-static bool offload_rx(struct sn_stack *s, size_t n)
+/* reparse() - parse @ip's frame again if the checksum sn_offload_rx()
+ * completed lies in the headers it was parsed from: a guest can point the
+ * field there and make them others, and what follows must see what
+ * libslirp will */
+static void reparse(const struct sn_stack *s, struct sn_ip *ip)
+{
+	if (sn_offload_csum_at(s->frame) < sn_ip_parsed_len(ip))
+		sn_ip_parse(ip->frame, ip->len, ip);
+}
+
+/* offload_rx() - the frame's checksum completed, @ip up to date with it;
+ * false to drop it */
+static bool offload_rx(struct sn_stack *s, struct sn_ip *ip)
 {
 	enum sn_offload_verdict v;
 	unsigned int held;
 
 	if (!s->vnet_hlen)
 		return true;
-	v = sn_offload_rx(s->frame, n);
-	if (v == SN_OFFLOAD_OK)
+	v = sn_offload_rx(s->frame, s->vnet_hlen + ip->len);
+	if (v == SN_OFFLOAD_OK) {
+		reparse(s, ip);
 		return true;
+	}
 	s->offload_drops++;
 	if (sn_ratelimit_ok(&s->rl_offload, &held))
 		g_warning("tap: dropped a frame from the guest: %s (%u more "
@@ -438,8 +451,8 @@ static bool offload_rx(struct sn_stack *s, size_t n)
 	return false;
 }
 
-/* frame_input() - one frame read from the tap fd: TCP to tcp.c (whose
- * frames need no checksum completed), the rest to libslirp */
+/* frame_input() - one frame read from the tap fd, parsed once: TCP to
+ * tcp.c (whose frames need no checksum completed), the rest to libslirp */
 static void frame_input(struct sn_stack *s, size_t n)
 {
 	uint8_t *frame = s->frame + s->vnet_hlen;
@@ -447,13 +460,13 @@ static void frame_input(struct sn_stack *s, size_t n)
 
 	if (n < s->vnet_hlen)
 		return;
-	sn_ip_parse(frame, n - s->vnet_hlen, &ip);
+	n -= s->vnet_hlen;
+	sn_ip_parse(frame, n, &ip);
 	if (s->tcp && sn_tcp_input(s->tcp, &ip))
 		return;
-	if (!offload_rx(s, n))
+	if (!offload_rx(s, &ip))
 		return;
-	n -= s->vnet_hlen;
-	if (s->udp_input && s->udp_input(frame, n, s->udp_opaque))
+	if (s->udp_input && s->udp_input(&ip, s->udp_opaque))
 		return;
 	if (sn_guard_frame(&s->guard, frame, n))
 		slirp_input(s->slirp, frame, (int)n);

@@ -73,8 +73,6 @@ static enum sn_tcpseg_verdict parse_tcp(const uint8_t *th, size_t len,
 enum sn_tcpseg_verdict sn_tcpseg_parse(const struct sn_ip *ip,
 				       struct sn_tcpseg *seg)
 {
-	size_t alen = ip->af == AF_INET ? 4 : 16;
-
 	/* fragments are reassembled by libslirp (and watched by guard.c);
 	 * TCP after IPv6 extension headers is libslirp's too */
 	if (!sn_ip_whole(ip, IP_PROTO_TCP))
@@ -84,8 +82,7 @@ enum sn_tcpseg_verdict sn_tcpseg_parse(const struct sn_ip *ip,
 	seg->af = ip->af;
 	memcpy(seg->dmac, ip->frame, 6);
 	memcpy(seg->smac, ip->frame + 6, 6);
-	memcpy(seg->saddr, ip->saddr, alen);
-	memcpy(seg->daddr, ip->daddr, alen);
+	sn_ip_addrs(ip, seg->saddr, seg->daddr);
 	return parse_tcp(ip->l4, ip->l4len, seg);
 }
 
