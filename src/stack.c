@@ -33,11 +33,15 @@
  *   poll, ready fds or not, because it runs its TCP timers there.
  *
  * - dispatch(): frames from the tap fd, read in a batch until EAGAIN or
- *   SN_TAP_BATCH frames, each completed by offload.c (the checksum the
- *   guest left partial), offered to the UDP input hook (replies of UDP
- *   forwards through tap0, udptap.c), checked by guard.c (TCP urgent
- *   data cleared, malformed TCP dropped, IPv4 reassembly kept safe: it
- *   may hand libslirp a frame of its own first) and handed to
+ *   SN_TAP_BATCH frames. Each is parsed once (ipparse.c: Ethernet and IP
+ *   headers, every length checked), and the parse goes with it: to tcp.c,
+ *   which takes the guest's TCP as it is; then the frame is completed by
+ *   offload.c (the checksum the guest left partial; should the guest have
+ *   put that inside the headers parsed, they are parsed again, so what
+ *   follows sees what libslirp will), offered to the UDP input hook
+ *   (replies of UDP forwards through tap0, udptap.c), checked by guard.c
+ *   (TCP urgent data cleared, malformed TCP dropped, IPv4 reassembly kept
+ *   safe: it may hand libslirp a frame of its own first) and handed to
  *   slirp_input(); then slirp_pollfds_poll() with the revents of this
  *   iteration (indices from this iteration's fill: sockets libslirp
  *   creates meanwhile start with no index and are not looked up, and
@@ -468,7 +472,7 @@ static void frame_input(struct sn_stack *s, size_t n)
 		return;
 	if (s->udp_input && s->udp_input(&ip, s->udp_opaque))
 		return;
-	if (sn_guard_frame(&s->guard, frame, n))
+	if (sn_guard_frame(&s->guard, frame, &ip))
 		slirp_input(s->slirp, frame, (int)n);
 }
 

@@ -1,6 +1,6 @@
 /* fuzz_tap.c - libFuzzer target for the tap's frames: each input is frames
- * read from an offloading tap (offload.c, udpframe.c, guard.c), and sent
- * (runs, offload.c). */
+ * read from an offloading tap (ipparse.c, offload.c, udpframe.c, guard.c),
+ * and sent (runs, offload.c). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,7 +212,7 @@ static void one_frame(struct sn_guard *g, struct sn_gso_batch *b,
 	if (rx_checked(buf, len) == SN_OFFLOAD_OK) {
 		reparse_checked(buf, &ip);
 		udp_checked(&ip);
-		sn_guard_frame(g, buf + SN_VNET_HLEN, len - SN_VNET_HLEN);
+		sn_guard_frame(g, buf + SN_VNET_HLEN, &ip);
 	}
 	if (len > SN_VNET_HLEN)
 		send_frame(b, data + SN_VNET_HLEN, len - SN_VNET_HLEN);
