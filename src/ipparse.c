@@ -16,6 +16,18 @@
 #define IP6_FRAG      44
 #define IP6_FRAG_HLEN 8
 
+/* fixed() - the fixed IP header of family @af at @p: L4 protocol @proto,
+ * the source address @saddr bytes in, the destination right after it */
+static void fixed(struct sn_ip *ip, int af, const uint8_t *p, uint8_t proto,
+		  size_t saddr)
+{
+	ip->af = af;
+	ip->proto = proto;
+	ip->hdr = p;
+	ip->saddr = p + saddr;
+	ip->daddr = ip->saddr + (af == AF_INET ? 4 : 16);
+}
+
 /* parse_ip4() - the IPv4 packet at @p, @len bytes of frame left */
 static enum sn_ip_verdict parse_ip4(const uint8_t *p, size_t len,
 				    struct sn_ip *ip)
@@ -26,11 +38,7 @@ static enum sn_ip_verdict parse_ip4(const uint8_t *p, size_t len,
 	if (len < IP4_HLEN || p[0] >> 4 != 4)
 		return SN_IP_NOT_IP;
 	fo = sn_get16(p + 6);
-	ip->af = AF_INET;
-	ip->proto = p[9];
-	ip->hdr = p;
-	ip->saddr = p + 12;
-	ip->daddr = p + 16;
+	fixed(ip, AF_INET, p, p[9], 12);
 	ip->hlen = (size_t)(p[0] & 0x0f) * 4;
 	ip->frag = fo & (IP4_MF | IP4_OFFMASK);
 	ip->more = fo & IP4_MF;
@@ -76,11 +84,7 @@ static enum sn_ip_verdict parse_ip6(const uint8_t *p, size_t len,
 	if (len < IP6_HLEN || p[0] >> 4 != 6)
 		return SN_IP_NOT_IP;
 	plen = sn_get16(p + 4);
-	ip->af = AF_INET6;
-	ip->proto = p[6];
-	ip->hdr = p;
-	ip->saddr = p + 8;
-	ip->daddr = p + 24;
+	fixed(ip, AF_INET6, p, p[6], 8);
 	ip->hlen = IP6_HLEN;
 	if (plen > len - IP6_HLEN)
 		return SN_IP_BAD_LEN;
