@@ -67,25 +67,28 @@ struct sn_guard {
  */
 void sn_guard_init(struct sn_guard *g, sn_guard_inject_fn inject, void *opaque);
 
+struct sn_ip;
+
 /*
  * sn_guard_frame() - sn_guard_inspect() @frame, then keep libslirp's IPv4
  * reassembly safe (may call g->inject first); count it all in @g
  * Return: true to hand the (maybe cleaned) frame to libslirp, false to drop
  */
-bool sn_guard_frame(struct sn_guard *g, uint8_t *frame, size_t len);
+bool sn_guard_frame(struct sn_guard *g, uint8_t *frame, const struct sn_ip *ip);
 
 /*
  * sn_guard_inspect() - neutralize TCP urgent data in one Ethernet frame
  * @frame:	the frame, modified in place (only URG, the urgent pointer
  *		and the TCP checksum)
- * @len:	its length; nothing past it is read
+ * @ip:		@frame as sn_ip_parse() found it; nothing past its length
+ *		is read
  *
  * Stateless: libslirp's IPv4 reassembly is sn_guard_frame()'s business.
  *
  * Return: the verdict; on SN_GUARD_PASS and SN_GUARD_DROP the frame is
  * unchanged
  */
-enum sn_guard_verdict sn_guard_inspect(uint8_t *frame, size_t len);
+enum sn_guard_verdict sn_guard_inspect(uint8_t *frame, const struct sn_ip *ip);
 
 /*
  * sn_guard_version_parse() - "MAJOR.MINOR.MICRO" into @v; MINOR and MICRO

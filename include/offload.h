@@ -103,6 +103,17 @@ bool sn_offload_enable(int fd, bool tso6, GError **err);
  */
 enum sn_offload_verdict sn_offload_rx(uint8_t *buf, size_t len);
 
+/*
+ * sn_offload_csum_at() - where sn_offload_rx() wrote in @buf, a frame it
+ * took (SN_OFFLOAD_OK): the 16-bit checksum field it completed, which the
+ * guest may have put anywhere past the Ethernet header
+ *
+ * Return: the field's offset from the start of the frame (past the
+ * virtio-net header), or SIZE_MAX if the guest left no checksum to
+ * complete: no byte before the offset differs from what the guest sent
+ */
+size_t sn_offload_csum_at(const uint8_t *buf);
+
 /* sn_offload_why() - a verdict in words, for the log */
 const char *sn_offload_why(enum sn_offload_verdict v);
 

@@ -79,9 +79,10 @@ bool sn_stack_ends(struct sn_stack *s, const struct sockaddr_storage *peer,
 void sn_stack_guest_writev(struct sn_stack *s, const struct iovec *iov,
 			   int iovcnt);
 
-/* Takes a frame from the guest before libslirp: true if it did. */
-typedef bool (*sn_stack_input_fn)(const uint8_t *frame, size_t len,
-				  void *opaque);
+struct sn_ip;
+
+/* Takes a frame from the guest, parsed, before libslirp: true if it did. */
+typedef bool (*sn_stack_input_fn)(const struct sn_ip *ip, void *opaque);
 
 /*
  * sn_stack_set_udp_input() - frames from the guest, their checksums

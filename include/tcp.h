@@ -83,15 +83,18 @@ void sn_tcp_free(struct sn_tcp *t);
 /* sn_tcp_fd() - the epoll fd of the engine's sockets */
 int sn_tcp_fd(const struct sn_tcp *t);
 
+struct sn_ip;
+
 /*
  * sn_tcp_input() - a frame from the guest (Ethernet first, after the
- * virtio-net header, whose checksum need not be complete)
+ * virtio-net header, whose checksum need not be complete), parsed
+ * (sn_ip_parse())
  *
  * Return: true if the engine took it; false to hand it to libslirp (not
  * TCP, a SYN the engine leaves to libslirp, a segment of no connection
  * of the engine's)
  */
-bool sn_tcp_input(struct sn_tcp *t, const uint8_t *frame, size_t len);
+bool sn_tcp_input(struct sn_tcp *t, const struct sn_ip *ip);
 
 /* sn_tcp_sock_events() - handle what the epoll fd reports */
 void sn_tcp_sock_events(struct sn_tcp *t);

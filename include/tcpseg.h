@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ipparse.h"
+
 #define SN_TH_FIN 0x01
 #define SN_TH_SYN 0x02
 #define SN_TH_RST 0x04
@@ -59,13 +61,13 @@ enum sn_tcpseg_verdict {
 };
 
 /*
- * sn_tcpseg_parse() - parse an Ethernet frame from the guest
- * @f, @len:	the frame; nothing past @len is read
- * @seg:	filled on SN_TCPSEG_OK; @seg->data points into @f
+ * sn_tcpseg_parse() - the TCP segment in a frame from the guest
+ * @ip:		the frame, parsed (sn_ip_parse())
+ * @seg:	filled on SN_TCPSEG_OK; @seg->data points into the frame
  *
  * Return: the verdict
  */
-enum sn_tcpseg_verdict sn_tcpseg_parse(const uint8_t *f, size_t len,
+enum sn_tcpseg_verdict sn_tcpseg_parse(const struct sn_ip *ip,
 				       struct sn_tcpseg *seg);
 
 /* What part of a segment's data is new to a receiver. */

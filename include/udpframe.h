@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "ipparse.h"
+
 /* The largest datagram each family carries (IPv6 without jumbograms). */
 #define SN_UDPFRAME_DMAX4 (65535 - 20 - 8)
 #define SN_UDPFRAME_DMAX6 (65535 - 8)
@@ -30,13 +32,13 @@ enum sn_udpframe_verdict {
 };
 
 /*
- * sn_udpframe_parse() - parse an Ethernet frame from the guest
- * @f, @len:	the frame; nothing past @len is read
- * @u:		filled on SN_UDPFRAME_OK; @u->data points into @f
+ * sn_udpframe_parse() - the UDP datagram in a frame from the guest
+ * @ip:		the frame, parsed (sn_ip_parse())
+ * @u:		filled on SN_UDPFRAME_OK; @u->data points into the frame
  *
  * Return: the verdict
  */
-enum sn_udpframe_verdict sn_udpframe_parse(const uint8_t *f, size_t len,
+enum sn_udpframe_verdict sn_udpframe_parse(const struct sn_ip *ip,
 					   struct sn_udpframe *u);
 
 /* A fragment of a UDP datagram from the guest. */
@@ -51,14 +53,15 @@ struct sn_udpfrag {
 };
 
 /*
- * sn_udpfrag_parse() - is @f a fragment of a UDP datagram: IPv4 with MF
- * or an offset, or IPv6 with a fragment header right after the fixed one,
- * UDP next? Every length is checked against the frame; pieces but the
- * last are multiples of 8 bytes, none ends past 65535.
+ * sn_udpfrag_parse() - is the frame parsed in @ip a fragment of a UDP
+ * datagram: IPv4 with MF or an offset, or IPv6 with a fragment header
+ * right after the fixed one, UDP next? Its lengths fit the frame (@ip is
+ * SN_IP_OK); pieces but the last are multiples of 8 bytes, none ends past
+ * 65535.
  *
- * Return: true with @fr filled (@fr->data points into @f), or false
+ * Return: true with @fr filled (@fr->data points into the frame), or false
  */
-bool sn_udpfrag_parse(const uint8_t *f, size_t len, struct sn_udpfrag *fr);
+bool sn_udpfrag_parse(const struct sn_ip *ip, struct sn_udpfrag *fr);
 
 /* The fixed part of a flow's frames to the guest. */
 struct sn_udpframe_tmpl {

@@ -9,6 +9,7 @@
 
 #include "csum.h"
 #include "guard.h"
+#include "ipparse.h"
 #include "log.h"
 #include "netbytes.h"
 
@@ -27,7 +28,9 @@
  * then reaches the host in line, as any other; urgent data is rare today
  * (telnet, FTP's ABOR) and nothing relies on it arriving out of band.
  *
- * What libslirp parses is what is checked, within the frame's length:
+ * What libslirp parses is what is checked, within the frame's length (the
+ * Ethernet and IP headers as sn_ip_parse() found them, the TCP header
+ * read here):
  *
  * - Ethernet: IPv4 and IPv6 by EtherType. libslirp reads no 802.1Q tag
  *   (a tagged frame is not IP to it), so neither does the guard.
@@ -91,14 +94,9 @@
  * per stack: the tap input path runs on the main loop only.
  */
 
-#define ETH_HLEN       14
-#define ETHERTYPE_IPV4 0x0800
-#define ETHERTYPE_IPV6 0x86dd
-#define IP4_HLEN_MIN   20
-#define IP4_OFFMASK    0x1fff
-#define IP4_MF	       0x2000
-#define IP6_HLEN       40
-#define TCP_HLEN_MIN   20
+#define ETH_HLEN     14
+#define IP4_OFFMASK  0x1fff
+#define TCP_HLEN_MIN 20
 /* In the TCP header's 16-bit word at offset 12 (data offset, flags). */
 #define TCP_URG 0x0020
 
@@ -130,54 +128,24 @@ static enum sn_guard_verdict tcp_clear_urg(uint8_t *th)
 	return SN_GUARD_CLEANED;
 }
 
-/* guard_ip4() - the IPv4 packet at @ip, @len bytes of frame left */
-static enum sn_guard_verdict guard_ip4(uint8_t *ip, size_t len)
+/* sn_guard_inspect() - neutralize TCP urgent data in one Ethernet frame */
+enum sn_guard_verdict sn_guard_inspect(uint8_t *frame, const struct sn_ip *ip)
 {
-	size_t hl, tot, off;
-
-	if (len < IP4_HLEN_MIN || ip[0] >> 4 != 4 || ip[9] != IPPROTO_TCP)
+	/* not TCP to libslirp, which drops IPv6 with extension headers */
+	if (ip->verdict == SN_IP_NOT_IP || ip->proto != IPPROTO_TCP ||
+	    (ip->af == AF_INET6 && ip->frag))
 		return SN_GUARD_PASS;
-	hl = (size_t)(ip[0] & 0x0f) * 4;
-	if (hl < IP4_HLEN_MIN || hl > len)
-		return SN_GUARD_PASS;
-	tot = sn_get16(ip + 2);
-	if (tot < hl || tot > len)
+	if (ip->verdict == SN_IP_BAD_HLEN)
+		return SN_GUARD_PASS; /* libslirp drops it */
+	if (ip->verdict == SN_IP_BAD_LEN)
 		return SN_GUARD_DROP;
 	/* A later fragment: harmless unless it overlaps the TCP header. */
-	off = (size_t)(sn_get16(ip + 6) & IP4_OFFMASK) * 8;
-	if (off)
-		return off < TCP_HLEN_MIN ? SN_GUARD_DROP : SN_GUARD_PASS;
-	if (tot - hl < TCP_HLEN_MIN)
+	if (ip->frag_off)
+		return ip->frag_off < TCP_HLEN_MIN ? SN_GUARD_DROP
+						   : SN_GUARD_PASS;
+	if (ip->l4len < TCP_HLEN_MIN)
 		return SN_GUARD_DROP;
-	return tcp_clear_urg(ip + hl);
-}
-
-/* guard_ip6() - the IPv6 packet at @ip, @len bytes of frame left */
-static enum sn_guard_verdict guard_ip6(uint8_t *ip, size_t len)
-{
-	size_t plen;
-
-	if (len < IP6_HLEN || ip[0] >> 4 != 6 || ip[6] != IPPROTO_TCP)
-		return SN_GUARD_PASS;
-	plen = sn_get16(ip + 4);
-	if (plen < TCP_HLEN_MIN || plen > len - IP6_HLEN)
-		return SN_GUARD_DROP;
-	return tcp_clear_urg(ip + IP6_HLEN);
-}
-
-/* sn_guard_inspect() - neutralize TCP urgent data in one Ethernet frame */
-enum sn_guard_verdict sn_guard_inspect(uint8_t *frame, size_t len)
-{
-	if (!frame || len < ETH_HLEN)
-		return SN_GUARD_PASS;
-	switch (sn_get16(frame + 12)) {
-	case ETHERTYPE_IPV4:
-		return guard_ip4(frame + ETH_HLEN, len - ETH_HLEN);
-	case ETHERTYPE_IPV6:
-		return guard_ip6(frame + ETH_HLEN, len - ETH_HLEN);
-	default:
-		return SN_GUARD_PASS;
-	}
+	return tcp_clear_urg(frame + ETH_HLEN + ip->hlen);
 }
 
 /* log_totals() - what the guard did so far (debug, rate-limited) */
@@ -293,25 +261,15 @@ static bool frag_last(struct sn_guard *g, const uint8_t *frame,
 	return true;
 }
 
-/* guard_frag() - the IPv4 fragment in @frame, @len bytes (at least an
- * Ethernet and an IPv4 header) */
-static bool guard_frag(struct sn_guard *g, const uint8_t *frame, size_t len)
+/* guard_frag() - the IPv4 fragment parsed in @ip, its lengths within the
+ * frame */
+static bool guard_frag(struct sn_guard *g, const struct sn_ip *ip)
 {
-	const uint8_t *ip = frame + ETH_HLEN;
-	size_t room = len - ETH_HLEN, hl, tot;
-	uint16_t off = sn_get16(ip + 6);
-
-	hl = (size_t)(ip[0] & 0x0f) * 4;
-	tot = sn_get16(ip + 2);
-	/* What ip_input() drops before reassembly needs no guarding. */
-	if (ip[0] >> 4 != 4 || hl < IP4_HLEN_MIN || hl > room || tot < hl ||
-	    tot > room)
+	if (!ip->frag_off)
+		return frag_first(g, ip->hdr, ip->hlen, ip->hlen + ip->l4len);
+	if (ip->more)
 		return true;
-	if (!(off & IP4_OFFMASK))
-		return frag_first(g, ip, hl, tot);
-	if (off & IP4_MF)
-		return true;
-	return frag_last(g, frame, ip);
+	return frag_last(g, ip->frame, ip->hdr);
 }
 
 /* sn_guard_init() - a fresh guard for one stack */
@@ -323,9 +281,9 @@ void sn_guard_init(struct sn_guard *g, sn_guard_inject_fn inject, void *opaque)
 }
 
 /* sn_guard_frame() - sn_guard_inspect(), then IPv4 fragments; counted */
-bool sn_guard_frame(struct sn_guard *g, uint8_t *frame, size_t len)
+bool sn_guard_frame(struct sn_guard *g, uint8_t *frame, const struct sn_ip *ip)
 {
-	enum sn_guard_verdict v = sn_guard_inspect(frame, len);
+	enum sn_guard_verdict v = sn_guard_inspect(frame, ip);
 
 	if (v != SN_GUARD_PASS) {
 		if (v == SN_GUARD_CLEANED)
@@ -336,11 +294,10 @@ bool sn_guard_frame(struct sn_guard *g, uint8_t *frame, size_t len)
 		if (v == SN_GUARD_DROP)
 			return false;
 	}
-	if (len < ETH_HLEN + IP4_HLEN_MIN ||
-	    sn_get16(frame + 12) != ETHERTYPE_IPV4 ||
-	    !(sn_get16(frame + ETH_HLEN + 6) & (IP4_MF | IP4_OFFMASK)))
+	/* What ip_input() drops before reassembly needs no guarding. */
+	if (ip->verdict != SN_IP_OK || ip->af != AF_INET || !ip->frag)
 		return true;
-	return guard_frag(g, frame, len);
+	return guard_frag(g, ip);
 }
 
 /* parse_num() - a decimal number of at most 6 digits at @s into @n

@@ -125,6 +125,17 @@ enum sn_offload_verdict sn_offload_rx(uint8_t *buf, size_t len)
 	return SN_OFFLOAD_OK;
 }
 
+/* sn_offload_csum_at() - the checksum field sn_offload_rx() completed */
+size_t sn_offload_csum_at(const uint8_t *buf)
+{
+	struct virtio_net_hdr h;
+
+	memcpy(&h, buf, sizeof(h));
+	if (!(h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		return SIZE_MAX;
+	return (size_t)h.csum_start + h.csum_offset;
+}
+
 /* sn_offload_why() - a verdict in words */
 const char *sn_offload_why(enum sn_offload_verdict v)
 {

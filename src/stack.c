@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "guard.h"
+#include "ipparse.h"
 #include "log.h"
 #include "offload.h"
 #include "stack.h"
@@ -32,11 +33,15 @@
  *   poll, ready fds or not, because it runs its TCP timers there.
  *
  * - dispatch(): frames from the tap fd, read in a batch until EAGAIN or
- *   SN_TAP_BATCH frames, each completed by offload.c (the checksum the
- *   guest left partial), offered to the UDP input hook (replies of UDP
- *   forwards through tap0, udptap.c), checked by guard.c (TCP urgent
- *   data cleared, malformed TCP dropped, IPv4 reassembly kept safe: it
- *   may hand libslirp a frame of its own first) and handed to
+ *   SN_TAP_BATCH frames. Each is parsed once (ipparse.c: Ethernet and IP
+ *   headers, every length checked), and the parse goes with it: to tcp.c,
+ *   which takes the guest's TCP as it is; then the frame is completed by
+ *   offload.c (the checksum the guest left partial; should the guest have
+ *   put that inside the headers parsed, they are parsed again, so what
+ *   follows sees what libslirp will), offered to the UDP input hook
+ *   (replies of UDP forwards through tap0, udptap.c), checked by guard.c
+ *   (TCP urgent data cleared, malformed TCP dropped, IPv4 reassembly kept
+ *   safe: it may hand libslirp a frame of its own first) and handed to
  *   slirp_input(); then slirp_pollfds_poll() with the revents of this
  *   iteration (indices from this iteration's fill: sockets libslirp
  *   creates meanwhile start with no index and are not looked up, and
@@ -49,6 +54,13 @@
  * non-blocking: when the guest's queue is full the frame is dropped
  * and counted, as libslirp allows (TCP retransmits); never an error to
  * libslirp, which would log every one.
+ *
+ * Forwards through tap0 address their frames to tap0's MAC, and make the
+ * guest's IPv6 address from it: it is read from the tap fd (SIOCGIFHWADDR)
+ * for the first connection or UDP flow and kept. A frame from the guest
+ * from another source MAC has it read again for the next one: the guest
+ * changed it, or tap0 is in a bridge whose other ports send through it
+ * (then it is read each time).
  *
  * A tap fd that fails for good (the device went away with its namespace)
  * ends the stack through the fatal callback, once.
@@ -100,6 +112,8 @@ struct sn_stack {
 	unsigned int mtu;
 	sn_stack_input_fn udp_input; /* forwards' UDP through tap0, or NULL */
 	void *udp_opaque;
+	uint8_t guest_mac[6]; /* tap0's, as last read (see guest_mac()) */
+	bool guest_mac_known;
 
 	/* Host sockets: slots by fd number, the registered fds, and this
 	 * iteration's slirp index -> slot. */
@@ -418,17 +432,30 @@ static void guard_inject(const uint8_t *frame, size_t len, void *opaque)
 	slirp_input(s->slirp, frame, (int)len);
 }
 
-/* offload_rx() - the frame's checksum completed; false to drop it */
-static bool offload_rx(struct sn_stack *s, size_t n)
+/* reparse() - parse @ip's frame again if the checksum sn_offload_rx()
+ * completed lies in the headers it was parsed from: a guest can point the
+ * field there and make them others, and what follows must see what
+ * libslirp will */
+static void reparse(const struct sn_stack *s, struct sn_ip *ip)
+{
+	if (sn_offload_csum_at(s->frame) < sn_ip_parsed_len(ip))
+		sn_ip_parse(ip->frame, ip->len, ip);
+}
+
+/* offload_rx() - the frame's checksum completed, @ip up to date with it;
+ * false to drop it */
+static bool offload_rx(struct sn_stack *s, struct sn_ip *ip)
 {
 	enum sn_offload_verdict v;
 	unsigned int held;
 
 	if (!s->vnet_hlen)
 		return true;
-	v = sn_offload_rx(s->frame, n);
-	if (v == SN_OFFLOAD_OK)
+	v = sn_offload_rx(s->frame, s->vnet_hlen + ip->len);
+	if (v == SN_OFFLOAD_OK) {
+		reparse(s, ip);
 		return true;
+	}
 	s->offload_drops++;
 	if (sn_ratelimit_ok(&s->rl_offload, &held))
 		g_warning("tap: dropped a frame from the guest: %s (%u more "
@@ -437,22 +464,34 @@ static bool offload_rx(struct sn_stack *s, size_t n)
 	return false;
 }
 
-/* frame_input() - one frame read from the tap fd: TCP to tcp.c (whose
- * frames need no checksum completed), the rest to libslirp */
+/* mac_seen() - a frame from the guest: from another MAC than tap0's as
+ * last read, it has tap0's read again when next needed */
+static void mac_seen(struct sn_stack *s, const uint8_t *frame, size_t n)
+{
+	if (s->guest_mac_known && n >= SN_ETH_HLEN &&
+	    memcmp(frame + 6, s->guest_mac, 6))
+		s->guest_mac_known = false;
+}
+
+/* frame_input() - one frame read from the tap fd, parsed once: TCP to
+ * tcp.c (whose frames need no checksum completed), the rest to libslirp */
 static void frame_input(struct sn_stack *s, size_t n)
 {
 	uint8_t *frame = s->frame + s->vnet_hlen;
+	struct sn_ip ip;
 
 	if (n < s->vnet_hlen)
 		return;
-	if (s->tcp && sn_tcp_input(s->tcp, frame, n - s->vnet_hlen))
-		return;
-	if (!offload_rx(s, n))
-		return;
 	n -= s->vnet_hlen;
-	if (s->udp_input && s->udp_input(frame, n, s->udp_opaque))
+	mac_seen(s, frame, n);
+	sn_ip_parse(frame, n, &ip);
+	if (s->tcp && sn_tcp_input(s->tcp, &ip))
 		return;
-	if (sn_guard_frame(&s->guard, frame, n))
+	if (!offload_rx(s, &ip))
+		return;
+	if (s->udp_input && s->udp_input(&ip, s->udp_opaque))
+		return;
+	if (sn_guard_frame(&s->guard, frame, &ip))
 		slirp_input(s->slirp, frame, (int)n);
 }
 
@@ -756,8 +795,8 @@ Slirp *sn_stack_slirp(struct sn_stack *s)
 	return s->slirp;
 }
 
-/* guest_mac() - tap0's MAC address, the guest's */
-static bool guest_mac(struct sn_stack *s, uint8_t mac[6], GError **err)
+/* read_mac() - tap0's MAC address, the guest's, from the tap fd */
+static bool read_mac(struct sn_stack *s, GError **err)
 {
 	struct ifreq ifr = { 0 };
 
@@ -767,7 +806,18 @@ static bool guest_mac(struct sn_stack *s, uint8_t mac[6], GError **err)
 			    g_strerror(errno));
 		return false;
 	}
-	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	memcpy(s->guest_mac, ifr.ifr_hwaddr.sa_data, 6);
+	s->guest_mac_known = true;
+	return true;
+}
+
+/* guest_mac() - tap0's MAC address: read the first time, and again after
+ * a frame from the guest came from another (mac_seen()) */
+static bool guest_mac(struct sn_stack *s, uint8_t mac[6], GError **err)
+{
+	if (!s->guest_mac_known && !read_mac(s, err))
+		return false;
+	memcpy(mac, s->guest_mac, 6);
 	return true;
 }
 

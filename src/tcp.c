@@ -1072,7 +1072,7 @@ static void conn_segment(struct sn_tcp *t, struct conn *c,
 
 /* sn_tcp_input() - sort: the engine's segments, new SYNs it takes, the
  * rest to libslirp */
-bool sn_tcp_input(struct sn_tcp *t, const uint8_t *frame, size_t len)
+bool sn_tcp_input(struct sn_tcp *t, const struct sn_ip *ip)
 {
 	struct sockaddr_storage sa;
 	struct sn_tcpseg seg;
@@ -1080,7 +1080,7 @@ bool sn_tcp_input(struct sn_tcp *t, const uint8_t *frame, size_t len)
 	struct conn_key k;
 	struct conn *c;
 
-	switch (sn_tcpseg_parse(frame, len, &seg)) {
+	switch (sn_tcpseg_parse(ip, &seg)) {
 	case SN_TCPSEG_NOT_TCP:
 		return false;
 	case SN_TCPSEG_MALFORMED:

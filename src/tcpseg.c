@@ -69,61 +69,21 @@ static enum sn_tcpseg_verdict parse_tcp(const uint8_t *th, size_t len,
 	return SN_TCPSEG_OK;
 }
 
-/* parse_ip4() - an IPv4 packet of @len bytes at @ip */
-static enum sn_tcpseg_verdict parse_ip4(const uint8_t *ip, size_t len,
-					struct sn_tcpseg *seg)
-{
-	size_t hlen, tot;
-
-	if (len < 20 || (ip[0] >> 4) != 4 || ip[9] != IP_PROTO_TCP)
-		return SN_TCPSEG_NOT_TCP;
-	/* fragments are reassembled by libslirp (and watched by guard.c) */
-	if (sn_get16(ip + 6) & 0x3fff)
-		return SN_TCPSEG_NOT_TCP;
-	hlen = (size_t)(ip[0] & 0x0f) * 4;
-	tot = sn_get16(ip + 2);
-	if (hlen < 20 || tot < hlen || tot > len)
-		return SN_TCPSEG_MALFORMED;
-	seg->af = AF_INET;
-	memcpy(seg->saddr, ip + 12, 4);
-	memcpy(seg->daddr, ip + 16, 4);
-	return parse_tcp(ip + hlen, tot - hlen, seg);
-}
-
-/* parse_ip6() - an IPv6 packet of @len bytes at @ip; TCP right after the
- * fixed header only */
-static enum sn_tcpseg_verdict parse_ip6(const uint8_t *ip, size_t len,
-					struct sn_tcpseg *seg)
-{
-	size_t plen;
-
-	if (len < 40 || (ip[0] >> 4) != 6 || ip[6] != IP_PROTO_TCP)
-		return SN_TCPSEG_NOT_TCP;
-	plen = sn_get16(ip + 4);
-	if (plen > len - 40)
-		return SN_TCPSEG_MALFORMED;
-	seg->af = AF_INET6;
-	memcpy(seg->saddr, ip + 8, 16);
-	memcpy(seg->daddr, ip + 24, 16);
-	return parse_tcp(ip + 40, plen, seg);
-}
-
-/* sn_tcpseg_parse() - Ethernet, then IPv4 or IPv6, then TCP */
-enum sn_tcpseg_verdict sn_tcpseg_parse(const uint8_t *f, size_t len,
+/* sn_tcpseg_parse() - TCP in an IPv4 or IPv6 packet parsed */
+enum sn_tcpseg_verdict sn_tcpseg_parse(const struct sn_ip *ip,
 				       struct sn_tcpseg *seg)
 {
-	if (len < ETH_HLEN)
+	/* fragments are reassembled by libslirp (and watched by guard.c);
+	 * TCP after IPv6 extension headers is libslirp's too */
+	if (!sn_ip_whole(ip, IP_PROTO_TCP))
 		return SN_TCPSEG_NOT_TCP;
-	memcpy(seg->dmac, f, 6);
-	memcpy(seg->smac, f + 6, 6);
-	switch (sn_get16(f + 12)) {
-	case ETH_P_IPV4:
-		return parse_ip4(f + ETH_HLEN, len - ETH_HLEN, seg);
-	case ETH_P_IPV6:
-		return parse_ip6(f + ETH_HLEN, len - ETH_HLEN, seg);
-	default:
-		return SN_TCPSEG_NOT_TCP;
-	}
+	if (ip->verdict != SN_IP_OK)
+		return SN_TCPSEG_MALFORMED;
+	seg->af = ip->af;
+	memcpy(seg->dmac, ip->frame, 6);
+	memcpy(seg->smac, ip->frame + 6, 6);
+	sn_ip_addrs(ip, seg->saddr, seg->daddr);
+	return parse_tcp(ip->l4, ip->l4len, seg);
 }
 
 /* sn_tcpseg_trim() - cut what was received before, and what the window

@@ -7,14 +7,13 @@
 #include "netbytes.h"
 #include "udpframe.h"
 
-#define ETH_HLEN      14
-#define ETH_P_IPV4    0x0800
-#define ETH_P_IPV6    0x86dd
-#define IP_PROTO_UDP  17
-#define IP6_FRAG      44
-#define IP4_MF	      0x2000
-#define IP4_FRAG_MASK 0x3fff /* MF and the offset: a fragment */
-#define UDP_HLEN      8
+#define ETH_HLEN     14
+#define ETH_P_IPV4   0x0800
+#define ETH_P_IPV6   0x86dd
+#define IP_PROTO_UDP 17
+#define IP6_FRAG     44
+#define IP4_MF	     0x2000
+#define UDP_HLEN     8
 
 /* ---- parsing ---- */
 
@@ -36,119 +35,34 @@ static enum sn_udpframe_verdict parse_udp(const uint8_t *uh, size_t len,
 	return SN_UDPFRAME_OK;
 }
 
-/* parse_ip4() - an IPv4 packet of @len bytes at @ip */
-static enum sn_udpframe_verdict parse_ip4(const uint8_t *ip, size_t len,
-					  struct sn_udpframe *u)
-{
-	size_t hlen, tot;
-
-	if (len < 20 || (ip[0] >> 4) != 4 || ip[9] != IP_PROTO_UDP)
-		return SN_UDPFRAME_NOT_UDP;
-	/* fragments are reassembled by libslirp (and watched by guard.c) */
-	if (sn_get16(ip + 6) & IP4_FRAG_MASK)
-		return SN_UDPFRAME_NOT_UDP;
-	hlen = (size_t)(ip[0] & 0x0f) * 4;
-	tot = sn_get16(ip + 2);
-	if (hlen < 20 || tot < hlen || tot > len)
-		return SN_UDPFRAME_MALFORMED;
-	u->af = AF_INET;
-	memcpy(u->saddr, ip + 12, 4);
-	memcpy(u->daddr, ip + 16, 4);
-	return parse_udp(ip + hlen, tot - hlen, u);
-}
-
-/* parse_ip6() - an IPv6 packet of @len bytes at @ip; UDP right after the
- * fixed header only */
-static enum sn_udpframe_verdict parse_ip6(const uint8_t *ip, size_t len,
-					  struct sn_udpframe *u)
-{
-	size_t plen;
-
-	if (len < 40 || (ip[0] >> 4) != 6 || ip[6] != IP_PROTO_UDP)
-		return SN_UDPFRAME_NOT_UDP;
-	plen = sn_get16(ip + 4);
-	if (plen > len - 40)
-		return SN_UDPFRAME_MALFORMED;
-	u->af = AF_INET6;
-	memcpy(u->saddr, ip + 8, 16);
-	memcpy(u->daddr, ip + 24, 16);
-	return parse_udp(ip + 40, plen, u);
-}
-
-enum sn_udpframe_verdict sn_udpframe_parse(const uint8_t *f, size_t len,
+/* sn_udpframe_parse() - UDP in an IPv4 or IPv6 packet parsed */
+enum sn_udpframe_verdict sn_udpframe_parse(const struct sn_ip *ip,
 					   struct sn_udpframe *u)
 {
-	if (len < ETH_HLEN)
+	/* fragments are reassembled by libslirp (and watched by guard.c);
+	 * UDP after IPv6 extension headers is libslirp's too */
+	if (!sn_ip_whole(ip, IP_PROTO_UDP))
 		return SN_UDPFRAME_NOT_UDP;
-	switch (sn_get16(f + 12)) {
-	case ETH_P_IPV4:
-		return parse_ip4(f + ETH_HLEN, len - ETH_HLEN, u);
-	case ETH_P_IPV6:
-		return parse_ip6(f + ETH_HLEN, len - ETH_HLEN, u);
-	default:
-		return SN_UDPFRAME_NOT_UDP;
-	}
+	if (ip->verdict != SN_IP_OK)
+		return SN_UDPFRAME_MALFORMED;
+	u->af = ip->af;
+	sn_ip_addrs(ip, u->saddr, u->daddr);
+	return parse_udp(ip->l4, ip->l4len, u);
 }
 
-/* frag4() - an IPv4 fragment of @len bytes at @ip */
-static bool frag4(const uint8_t *ip, size_t len, struct sn_udpfrag *fr)
+/* sn_udpfrag_parse() - a fragment of UDP in an IPv4 or IPv6 packet parsed */
+bool sn_udpfrag_parse(const struct sn_ip *ip, struct sn_udpfrag *fr)
 {
-	size_t hlen, tot;
-	uint16_t fo;
-
-	if (len < 20 || (ip[0] >> 4) != 4 || ip[9] != IP_PROTO_UDP)
+	if (ip->verdict != SN_IP_OK || !ip->frag || ip->proto != IP_PROTO_UDP)
 		return false;
-	fo = sn_get16(ip + 6);
-	hlen = (size_t)(ip[0] & 0x0f) * 4;
-	tot = sn_get16(ip + 2);
-	if (!(fo & IP4_FRAG_MASK) || hlen < 20 || tot < hlen || tot > len)
-		return false;
-	fr->af = AF_INET;
-	memcpy(fr->saddr, ip + 12, 4);
-	memcpy(fr->daddr, ip + 16, 4);
-	fr->id = sn_get16(ip + 4);
-	fr->off = (size_t)(fo & 0x1fff) * 8;
-	fr->more = fo & IP4_MF;
-	fr->data = ip + hlen;
-	fr->len = tot - hlen;
-	return true;
-}
-
-/* frag6() - an IPv6 fragment of @len bytes at @ip */
-static bool frag6(const uint8_t *ip, size_t len, struct sn_udpfrag *fr)
-{
-	const uint8_t *fh = ip + 40;
-	size_t plen;
-	uint16_t om;
-
-	if (len < 48 || (ip[0] >> 4) != 6 || ip[6] != IP6_FRAG)
-		return false;
-	plen = sn_get16(ip + 4);
-	if (plen < 8 || plen > len - 40 || fh[0] != IP_PROTO_UDP)
-		return false;
-	om = sn_get16(fh + 2);
-	fr->af = AF_INET6;
-	memcpy(fr->saddr, ip + 8, 16);
-	memcpy(fr->daddr, ip + 24, 16);
-	fr->id = sn_get32(fh + 4);
-	fr->off = om & ~7u;
-	fr->more = om & 1;
-	fr->data = fh + 8;
-	fr->len = plen - 8;
-	return true;
-}
-
-bool sn_udpfrag_parse(const uint8_t *f, size_t len, struct sn_udpfrag *fr)
-{
-	bool ok = false;
-
-	if (len < ETH_HLEN)
-		return false;
-	if (sn_get16(f + 12) == ETH_P_IPV4)
-		ok = frag4(f + ETH_HLEN, len - ETH_HLEN, fr);
-	else if (sn_get16(f + 12) == ETH_P_IPV6)
-		ok = frag6(f + ETH_HLEN, len - ETH_HLEN, fr);
-	return ok && !(fr->more && fr->len % 8) && fr->off + fr->len <= 65535;
+	fr->af = ip->af;
+	sn_ip_addrs(ip, fr->saddr, fr->daddr);
+	fr->id = ip->id;
+	fr->off = ip->frag_off;
+	fr->more = ip->more;
+	fr->data = ip->l4;
+	fr->len = ip->l4len;
+	return !(fr->more && fr->len % 8) && fr->off + fr->len <= 65535;
 }
 
 /* ---- building ---- */

@@ -479,7 +479,7 @@ static bool frag_input(struct sn_udptap *ut, const struct sn_udpfrag *fr)
 }
 
 /* reply() - an sn_stack_input_fn: a flow's reply to its client */
-static bool reply(const uint8_t *frame, size_t len, void *opaque)
+static bool reply(const struct sn_ip *ip, void *opaque)
 {
 	struct sn_udptap *ut = opaque;
 	struct sn_udpframe u;
@@ -489,11 +489,11 @@ static bool reply(const uint8_t *frame, size_t len, void *opaque)
 
 	if (!g_hash_table_size(ut->flows))
 		return false;
-	switch (sn_udpframe_parse(frame, len, &u)) {
+	switch (sn_udpframe_parse(ip, &u)) {
 	case SN_UDPFRAME_OK:
 		break;
 	case SN_UDPFRAME_NOT_UDP:
-		return sn_udpfrag_parse(frame, len, &fr) && frag_input(ut, &fr);
+		return sn_udpfrag_parse(ip, &fr) && frag_input(ut, &fr);
 	default:
 		return false;
 	}

@@ -1,12 +1,13 @@
 /* fuzz_tap.c - libFuzzer target for the tap's frames: each input is frames
- * read from an offloading tap (offload.c, udpframe.c, guard.c), and sent
- * (runs, offload.c). */
+ * read from an offloading tap (ipparse.c, offload.c, udpframe.c, guard.c),
+ * and sent (runs, offload.c). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "csum.h"
 #include "guard.h"
+#include "ipparse.h"
 #include "offload.h"
 #include "udpframe.h"
 
@@ -19,7 +20,9 @@
  * that parses as UDP, or as a fragment of it (udpframe.c, as forwards
  * through tap0 take replies), must lie within the frame; a datagram, built
  * again as frames to the guest at a small MTU, must come back the same from
- * their fragments.
+ * their fragments. Each frame is parsed once before its checksum is
+ * completed, and again after only where stack.c does so: that parse must
+ * be what the frame holds then.
  */
 
 /* inject() - the guard's own frames: read them whole, as libslirp would */
@@ -143,21 +146,21 @@ static void collect(const struct iovec *iov, int iovcnt, void *opaque)
 }
 
 /* udp_checked() - sn_udpframe_parse(), and a datagram it finds built again */
-static void udp_checked(const uint8_t *f, size_t len)
+static void udp_checked(const struct sn_ip *ip)
 {
 	static struct rebuilt r;
 	struct sn_udpframe u;
 	struct sn_udpframe_tmpl t = { .sport = 1, .dport = 2, .mtu = 1280 };
-
+	const uint8_t *f = ip->frame;
 	struct sn_udpfrag fr;
 
-	if (sn_udpfrag_parse(f, len, &fr) &&
-	    (fr.data < f || fr.data + fr.len > f + len ||
+	if (sn_udpfrag_parse(ip, &fr) &&
+	    (fr.data < f || fr.data + fr.len > f + ip->len ||
 	     fr.off + fr.len > 65535))
 		abort();
-	if (sn_udpframe_parse(f, len, &u) != SN_UDPFRAME_OK)
+	if (sn_udpframe_parse(ip, &u) != SN_UDPFRAME_OK)
 		return;
-	if (u.data < f || u.data + u.dlen > f + len)
+	if (u.data < f || u.data + u.dlen > f + ip->len)
 		abort();
 	t.af = u.af;
 	memcpy(t.saddr, u.daddr, 16);
@@ -169,18 +172,47 @@ static void udp_checked(const uint8_t *f, size_t len)
 		abort();
 }
 
+/* same() - do two parses of one frame agree? */
+static bool same(const struct sn_ip *a, const struct sn_ip *b)
+{
+	return a->verdict == b->verdict && a->af == b->af &&
+	       a->proto == b->proto && a->hdr == b->hdr &&
+	       a->saddr == b->saddr && a->daddr == b->daddr &&
+	       a->hlen == b->hlen && a->l4 == b->l4 && a->l4len == b->l4len &&
+	       a->frag == b->frag && a->more == b->more &&
+	       a->frag_off == b->frag_off && a->id == b->id;
+}
+
+/* reparse_checked() - @ip, parsed before sn_offload_rx() took the frame
+ * in @buf, parsed again as stack.c does: only if the checksum completed
+ * lies in what the parse depends on. Either way it must be what a parse
+ * of the frame as it is now makes of it. */
+static void reparse_checked(const uint8_t *buf, struct sn_ip *ip)
+{
+	struct sn_ip now;
+
+	sn_ip_parse(ip->frame, ip->len, &now);
+	if (sn_offload_csum_at(buf) < sn_ip_parsed_len(ip))
+		sn_ip_parse(ip->frame, ip->len, ip);
+	if (!same(ip, &now))
+		abort();
+}
+
 /* one_frame() - what stack.c does with a frame read from the tap fd */
 static void one_frame(struct sn_guard *g, struct sn_gso_batch *b,
 		      const uint8_t *data, size_t len)
 {
 	/* a buffer of the frame's own size, for ASan to catch overreads */
 	uint8_t *buf = malloc(len ? len : 1);
+	struct sn_ip ip = { 0 };
 
 	memcpy(buf, data, len);
+	if (len >= SN_VNET_HLEN)
+		sn_ip_parse(buf + SN_VNET_HLEN, len - SN_VNET_HLEN, &ip);
 	if (rx_checked(buf, len) == SN_OFFLOAD_OK) {
-		if (len >= SN_VNET_HLEN)
-			udp_checked(buf + SN_VNET_HLEN, len - SN_VNET_HLEN);
-		sn_guard_frame(g, buf + SN_VNET_HLEN, len - SN_VNET_HLEN);
+		reparse_checked(buf, &ip);
+		udp_checked(&ip);
+		sn_guard_frame(g, buf + SN_VNET_HLEN, &ip);
 	}
 	if (len > SN_VNET_HLEN)
 		send_frame(b, data + SN_VNET_HLEN, len - SN_VNET_HLEN);

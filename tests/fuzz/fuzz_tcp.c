@@ -409,6 +409,7 @@ static void tap(const struct iovec *iov, int iovcnt, void *opaque)
 	size_t len = 0, off = 0, flen, iph, tcp_len, thlen, dlen;
 	const uint8_t *f, *ip, *th;
 	struct sn_tcpseg seg;
+	struct sn_ip pkt;
 	uint8_t *ck;
 	uint16_t c;
 	int af, i;
@@ -487,7 +488,8 @@ static void tap(const struct iovec *iov, int iovcnt, void *opaque)
 			abort();
 	}
 	/* what the engine sends parses as TCP */
-	if (sn_tcpseg_parse(f, flen, &seg) != SN_TCPSEG_OK || seg.dlen != dlen)
+	sn_ip_parse(f, flen, &pkt);
+	if (sn_tcpseg_parse(&pkt, &seg) != SN_TCPSEG_OK || seg.dlen != dlen)
 		abort();
 	if (g.trace)
 		fprintf(stderr,
@@ -499,6 +501,15 @@ static void tap(const struct iovec *iov, int iovcnt, void *opaque)
 }
 
 /* ---- frames from the guest ---- */
+
+/* input() - the frame @f from the guest, parsed, to the engine */
+static void input(struct sn_tcp *t, const uint8_t *f, size_t len)
+{
+	struct sn_ip ip;
+
+	sn_ip_parse(f, len, &ip);
+	sn_tcp_input(t, &ip);
+}
 
 /* guest_frame() - a segment of @c to the engine, in a buffer of its own
  * size */
@@ -545,7 +556,7 @@ static void guest_frame(struct fz *z, const struct guest *c, unsigned int idx,
 	if (optlen)
 		memcpy(th + 20, opt, optlen);
 	memcpy(th + 20 + optlen, g.pattern, dlen);
-	sn_tcp_input(z->t, f, len);
+	input(z->t, f, len);
 	free(f);
 }
 
@@ -837,7 +848,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				uint8_t *f = malloc(n ? n : 1);
 
 				memcpy(f, data + 2, n);
-				sn_tcp_input(z.t, f, n);
+				input(z.t, f, n);
 				free(f);
 			}
 			data += 2 + n;

@@ -2,12 +2,13 @@
 # test_fwdtap.sh - TCP forwards through tap0, keeping the client's address:
 # a service in the namespace sees a non-loopback client's own address and
 # port (IPv4 and IPv6), loopback clients keep the splice path in mode auto
-# and appear as the gateway in mode tap; bulk both ways byte-exact; a port
-# nothing listens on; a DNAT rule to a second namespace behind a bridge
-# (what Docker builds), with mode splice for comparison; 5000 connections at
-# once; removal with a connection open; a restart from the state file; a
-# client inside the guest's own network, and an IPv6 client without
-# --enable-ipv6, spliced in mode auto.
+# and appear as the gateway in mode tap; bulk both ways byte-exact; the
+# guest changing tap0's MAC and back; a port nothing listens on; a DNAT
+# rule to a second namespace behind a bridge (what Docker builds), with
+# mode splice for comparison; 5000 connections at once; removal with a
+# connection open; a restart from the state file; a client inside the
+# guest's own network, and an IPv6 client without --enable-ipv6, spliced
+# in mode auto.
 # UDP forwards the same way: the client's own address and port (IPv4 and
 # IPv6), datagrams byte-exact with their boundaries, some past the MTU,
 # DNAT to the backend, loopback clients, clients that cannot be shown to the
@@ -116,6 +117,19 @@ r=$(api '{"execute":"list_hostfwd"}')
 [ "$(jq -c '[.entries[] | .mode]' <<<"$r")" = '[null,null,"tap"]' ] ||
 	fail "list_hostfwd: modes: $r"
 ok "mode tap: a loopback client appears as 10.0.2.2 port 41002; list_hostfwd names the mode only where not the default"
+
+# --- the guest gives tap0 another MAC, then its own again: once a frame
+# from the guest shows it, clients through tap0 reach the guest at it
+mac=$(nsx ip -j link show dev tap0 | jq -r '.[0].address')
+port=41010
+for m in 02:00:0a:00:02:65 "$mac"; do
+	nsx ip link set tap0 address "$m"
+	nsx ping -c 1 -W 1 10.0.2.2 >/dev/null 2>&1 || true
+	seen_as "tap0's MAC $m" 80 "198.51.100.7 $port" 198.51.100.1 8080 \
+		src=198.51.100.7 from=$port
+	port=$((port + 1))
+done
+ok "tap0's MAC changed and back: clients through tap0 reach the guest at each"
 
 # --- a client inside the guest's own network (10.0.2.50) cannot be shown
 # to it as itself (the guest would look for it on tap0's link): mode auto

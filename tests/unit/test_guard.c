@@ -8,6 +8,7 @@
 
 #include "guard.h"
 #include "ckrun.h"
+#include "ipparse.h"
 
 #define ETH	   14
 #define FRAME_MAX  256
@@ -50,6 +51,24 @@ static void put16(uint8_t *p, uint16_t v)
 static uint16_t get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* inspect() - sn_guard_inspect() on the frame @b, parsed */
+static enum sn_guard_verdict inspect(uint8_t *b, size_t len)
+{
+	struct sn_ip ip;
+
+	sn_ip_parse(b, len, &ip);
+	return sn_guard_inspect(b, &ip);
+}
+
+/* guard() - sn_guard_frame() on the frame @b, parsed */
+static bool guard(struct sn_guard *g, uint8_t *b, size_t len)
+{
+	struct sn_ip ip;
+
+	sn_ip_parse(b, len, &ip);
+	return sn_guard_frame(g, b, &ip);
 }
 
 /* sum16() - one's complement sum of @n bytes at @p into @sum, unfolded */
@@ -195,7 +214,7 @@ static void expect_cleaned(struct frame *f, size_t seg_len)
 	put16(th + 18, 0);
 	put16(th + 16, 0);
 	put16(th + 16, tcp_fresh(&want, seg_len));
-	ck_assert_int_eq(sn_guard_inspect(f->b, f->len), SN_GUARD_CLEANED);
+	ck_assert_int_eq(inspect(f->b, f->len), SN_GUARD_CLEANED);
 	ck_assert_mem_eq(f->b, want.b, f->len);
 	ck_assert_uint_eq(f->b[f->l4 + 13] & TH_URG, 0);
 	ck_assert_uint_eq(get16(f->b + f->l4 + 18), 0);
@@ -208,7 +227,7 @@ static void expect_untouched(struct frame *f, enum sn_guard_verdict v)
 	uint8_t before[FRAME_MAX];
 
 	memcpy(before, f->b, sizeof(before));
-	ck_assert_int_eq(sn_guard_inspect(f->b, f->len), v);
+	ck_assert_int_eq(inspect(f->b, f->len), v);
 	ck_assert_mem_eq(f->b, before, sizeof(before));
 }
 
@@ -313,7 +332,7 @@ START_TEST(ipv4_fragments)
 	sum = tcp_fresh(&want, want.end - want.l4);
 	f = whole;
 	ip4_refrag(&f, 0x2000, 20 + 24);
-	ck_assert_int_eq(sn_guard_inspect(f.b, f.len), SN_GUARD_CLEANED);
+	ck_assert_int_eq(inspect(f.b, f.len), SN_GUARD_CLEANED);
 	ck_assert_uint_eq(get16(f.b + f.l4 + 16), sum);
 	ck_assert_uint_eq(f.b[f.l4 + 13] & TH_URG, 0);
 	ck_assert_uint_eq(get16(f.b + f.l4 + 18), 0);
@@ -424,7 +443,7 @@ START_TEST(malformed)
 	f.b[f.l3] = 0x40;
 	expect_untouched(&f, SN_GUARD_PASS);
 
-	ck_assert_int_eq(sn_guard_inspect(NULL, 0), SN_GUARD_PASS);
+	ck_assert_int_eq(inspect(NULL, 0), SN_GUARD_PASS);
 }
 END_TEST
 
@@ -438,7 +457,7 @@ static void truncations(const struct frame *f)
 	for (l = 0; l < f->len; l++) {
 		uint8_t *b = l ? g_memdup2(f->b, l) : NULL;
 
-		ck_assert_int_ne(sn_guard_inspect(b, l), SN_GUARD_CLEANED);
+		ck_assert_int_ne(inspect(b, l), SN_GUARD_CLEANED);
 		if (l)
 			ck_assert_mem_eq(b, f->b, l);
 		g_free(b);
@@ -481,14 +500,14 @@ START_TEST(frame_counts)
 
 	before = g.stats;
 	build(&f, &s);
-	ck_assert(sn_guard_frame(&g, f.b, f.len));
-	ck_assert(sn_guard_frame(&g, f.b, f.len)); /* cleaned already */
+	ck_assert(guard(&g, f.b, f.len));
+	ck_assert(guard(&g, f.b, f.len)); /* cleaned already */
 	ip4_refrag(&f, 0x2001, 20 + 24);
-	ck_assert(!sn_guard_frame(&g, f.b, f.len));
+	ck_assert(!guard(&g, f.b, f.len));
 	s.flags = TH_ACK;
 	s.urp = 0;
 	build(&f, &s);
-	ck_assert(sn_guard_frame(&g, f.b, f.len));
+	ck_assert(guard(&g, f.b, f.len));
 	after = g.stats;
 	ck_assert_uint_eq(after.cleaned - before.cleaned, 1);
 	ck_assert_uint_eq(after.dropped - before.dropped, 1);
@@ -539,7 +558,7 @@ static void pass(struct sn_guard *g, struct frame *f)
 	uint8_t before[FRAME_MAX];
 
 	memcpy(before, f->b, sizeof(before));
-	ck_assert(sn_guard_frame(g, f->b, f->len));
+	ck_assert(guard(g, f->b, f->len));
 	ck_assert_mem_eq(f->b, before, sizeof(before));
 }
 
@@ -550,7 +569,7 @@ static void dropped(struct sn_guard *g, struct frame *f)
 	uint8_t copy[FRAME_MAX];
 
 	memcpy(copy, f->b, sizeof(copy));
-	ck_assert(!sn_guard_frame(g, f->b, f->len));
+	ck_assert(!guard(g, f->b, f->len));
 	ck_assert_mem_eq(f->b, copy, sizeof(copy));
 	ck_assert_uint_eq(g->stats.frag_dropped, before + 1);
 }
@@ -788,7 +807,7 @@ START_TEST(frag_others_untouched)
 	pass(&g, &f);
 	ck_assert_int_eq(inj.n, 0);
 	ck_assert_uint_eq(g.frag_seq, 0);
-	ck_assert(sn_guard_frame(&g, NULL, 0));
+	ck_assert(guard(&g, NULL, 0));
 }
 END_TEST
 

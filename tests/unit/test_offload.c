@@ -92,6 +92,7 @@ START_TEST(tcp_partial_completed)
 	ck_assert(!verifies(&f));
 	ck_assert_int_eq(sn_offload_rx(f.b, f.len), SN_OFFLOAD_OK);
 	ck_assert(verifies(&f));
+	ck_assert_uint_eq(sn_offload_csum_at(f.b), ETH + IP4_HLEN + 16);
 	/* nothing but the checksum changed */
 	ck_assert_mem_eq(f.b, before, (size_t)(f.th + 16 - f.b));
 	ck_assert_mem_eq(f.th + 18, before + (f.th + 18 - f.b),
@@ -143,6 +144,7 @@ START_TEST(zero_sum_sent_as_ffff)
 	ck_assert_int_eq(sn_offload_rx(b, sizeof(b)), SN_OFFLOAD_OK);
 	ck_assert_uint_eq(b[SN_VNET_HLEN + ETH + 2], 0xff);
 	ck_assert_uint_eq(b[SN_VNET_HLEN + ETH + 3], 0xff);
+	ck_assert_uint_eq(sn_offload_csum_at(b), ETH + 2);
 }
 END_TEST
 
@@ -155,6 +157,7 @@ START_TEST(complete_frame_untouched)
 	before = g_memdup2(f.b, f.len);
 	ck_assert_int_eq(sn_offload_rx(f.b, f.len), SN_OFFLOAD_OK);
 	ck_assert_mem_eq(f.b, before, f.len);
+	ck_assert_uint_eq(sn_offload_csum_at(f.b), SIZE_MAX);
 	g_free(f.b);
 }
 END_TEST

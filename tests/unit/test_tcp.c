@@ -62,6 +62,7 @@ static void tap(const struct iovec *iov, int iovcnt, void *opaque)
 {
 	uint8_t buf[SN_TCPSEG_HLEN_MAX + 65535];
 	struct sn_tcpseg seg;
+	struct sn_ip ip;
 	struct out *o;
 	size_t len = 0;
 	int i;
@@ -72,7 +73,8 @@ static void tap(const struct iovec *iov, int iovcnt, void *opaque)
 		memcpy(buf + len, iov[i].iov_base, iov[i].iov_len);
 		len += iov[i].iov_len;
 	}
-	ck_assert_int_eq(sn_tcpseg_parse(buf, len, &seg), SN_TCPSEG_OK);
+	sn_ip_parse(buf, len, &ip);
+	ck_assert_int_eq(sn_tcpseg_parse(&ip, &seg), SN_TCPSEG_OK);
 	ck_assert_uint_lt(log_.n, FRAMES_MAX);
 	o = &log_.f[log_.n++];
 	o->flags = seg.flags;
@@ -123,6 +125,15 @@ struct pair {
 	uint16_t sport, dport;
 };
 
+/* input() - the frame @f from the guest, parsed, to the engine */
+static bool input(struct sn_tcp *t, const uint8_t *f, size_t len)
+{
+	struct sn_ip ip;
+
+	sn_ip_parse(f, len, &ip);
+	return sn_tcp_input(t, &ip);
+}
+
 static void segment(struct sn_tcp *t, const struct pair *p, uint8_t flags,
 		    uint32_t seq, uint32_t ack, const char *data);
 
@@ -162,7 +173,7 @@ static void segment(struct sn_tcp *t, const struct pair *p, uint8_t flags,
 	th[13] = flags;
 	put16(th + 14, 65535);
 	memcpy(th + 20, data ? data : "", dlen);
-	ck_assert(sn_tcp_input(t, f, 14 + 40 + dlen));
+	ck_assert(input(t, f, 14 + 40 + dlen));
 }
 
 /* pump() - wait up to @ms for the engine's sockets, then run it */

@@ -107,7 +107,11 @@ static enum sn_tcpseg_verdict parse_exact(const uint8_t *f, size_t len,
 					  struct sn_tcpseg *seg)
 {
 	g_autofree uint8_t *copy = g_memdup2(f, len ? len : 1);
-	enum sn_tcpseg_verdict v = sn_tcpseg_parse(copy, len, seg);
+	struct sn_ip ip;
+	enum sn_tcpseg_verdict v;
+
+	sn_ip_parse(copy, len, &ip);
+	v = sn_tcpseg_parse(&ip, seg);
 
 	if (v == SN_TCPSEG_OK) /* data points into the copy: rebase it */
 		seg->data = f + (seg->data - copy);
@@ -759,9 +763,10 @@ static struct sn_tcpseg guest_seg(int af)
 	uint8_t f[256];
 	struct spec s = { .af = af, .flags = SN_TH_SYN };
 	struct sn_tcpseg seg;
+	struct sn_ip ip;
 
-	ck_assert_int_eq(sn_tcpseg_parse(f, mkframe(f, &s), &seg),
-			 SN_TCPSEG_OK);
+	sn_ip_parse(f, mkframe(f, &s), &ip);
+	ck_assert_int_eq(sn_tcpseg_parse(&ip, &seg), SN_TCPSEG_OK);
 	seg.data = NULL;
 	return seg;
 }

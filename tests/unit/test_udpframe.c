@@ -25,6 +25,25 @@ static uint16_t get16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+/* parse() - the UDP datagram in the frame @f, parsed */
+static enum sn_udpframe_verdict parse(const uint8_t *f, size_t len,
+				      struct sn_udpframe *u)
+{
+	struct sn_ip ip;
+
+	sn_ip_parse(f, len, &ip);
+	return sn_udpframe_parse(&ip, u);
+}
+
+/* frag() - the fragment of a UDP datagram in the frame @f, parsed */
+static bool frag(const uint8_t *f, size_t len, struct sn_udpfrag *fr)
+{
+	struct sn_ip ip;
+
+	sn_ip_parse(f, len, &ip);
+	return sn_udpfrag_parse(&ip, fr);
+}
+
 /* The frames one build emitted, each copied whole. */
 struct frames {
 	unsigned int n;
@@ -118,8 +137,7 @@ static void one(int af, size_t dlen)
 	}
 	ck_assert(udp_ok(af, ip, ip + iph, 8 + dlen));
 	/* read back: the same ends, the same bytes */
-	ck_assert_int_eq(sn_udpframe_parse(fr.f[0], fr.len[0], &u),
-			 SN_UDPFRAME_OK);
+	ck_assert_int_eq(parse(fr.f[0], fr.len[0], &u), SN_UDPFRAME_OK);
 	ck_assert_int_eq(u.af, af);
 	ck_assert_uint_eq(u.sport, 41000);
 	ck_assert_uint_eq(u.dport, 53);
@@ -199,9 +217,8 @@ static void frags(int af, size_t dlen, unsigned int mtu, unsigned int want)
 		{
 			struct sn_udpframe u;
 
-			ck_assert_int_eq(
-			    sn_udpframe_parse(fr.f[i], fr.len[i], &u),
-			    SN_UDPFRAME_NOT_UDP);
+			ck_assert_int_eq(parse(fr.f[i], fr.len[i], &u),
+					 SN_UDPFRAME_NOT_UDP);
 		}
 		memcpy(re + at, ip + iph, n);
 		at += n;
@@ -278,15 +295,14 @@ START_TEST(parse_truncated)
 	for (int a = 0; a < 2; a++) {
 		size_t len = good(f, afs[a], 100);
 
-		ck_assert_int_eq(sn_udpframe_parse(f, len, &u), SN_UDPFRAME_OK);
+		ck_assert_int_eq(parse(f, len, &u), SN_UDPFRAME_OK);
 		/* every shorter frame: never read past it, never OK */
 		for (size_t l = 0; l < len; l++) {
 			uint8_t *cut = g_malloc(l + 1);
 
 			memcpy(cut, f, l);
 
-			ck_assert_int_ne(sn_udpframe_parse(cut, l, &u),
-					 SN_UDPFRAME_OK);
+			ck_assert_int_ne(parse(cut, l, &u), SN_UDPFRAME_OK);
 			g_free(cut);
 		}
 	}
@@ -301,24 +317,24 @@ START_TEST(parse_bad_lengths)
 
 	f[ETH + 20 + 4] = 0; /* UDP length 7: shorter than its header */
 	f[ETH + 20 + 5] = 7;
-	ck_assert_int_eq(sn_udpframe_parse(f, len, &u), SN_UDPFRAME_MALFORMED);
+	ck_assert_int_eq(parse(f, len, &u), SN_UDPFRAME_MALFORMED);
 	f[ETH + 20 + 5] = 109; /* one past the IP payload */
-	ck_assert_int_eq(sn_udpframe_parse(f, len, &u), SN_UDPFRAME_MALFORMED);
+	ck_assert_int_eq(parse(f, len, &u), SN_UDPFRAME_MALFORMED);
 	f[ETH + 20 + 5] = 58; /* shorter than the payload: the UDP length */
-	ck_assert_int_eq(sn_udpframe_parse(f, len, &u), SN_UDPFRAME_OK);
+	ck_assert_int_eq(parse(f, len, &u), SN_UDPFRAME_OK);
 	ck_assert_uint_eq(u.dlen, 50);
 	f[ETH] = 0x44; /* IHL 4 */
-	ck_assert_int_eq(sn_udpframe_parse(f, len, &u), SN_UDPFRAME_MALFORMED);
+	ck_assert_int_eq(parse(f, len, &u), SN_UDPFRAME_MALFORMED);
 	f[ETH] = 0x4f; /* IHL 15: past the total length */
 	f[ETH + 3] = 40;
 	f[ETH + 2] = 0;
-	ck_assert_int_eq(sn_udpframe_parse(f, len, &u), SN_UDPFRAME_MALFORMED);
+	ck_assert_int_eq(parse(f, len, &u), SN_UDPFRAME_MALFORMED);
 
 	len = good(f, AF_INET6, 100);
 	f[ETH + 5] = 109; /* payload length past the frame */
-	ck_assert_int_eq(sn_udpframe_parse(f, len, &u), SN_UDPFRAME_MALFORMED);
+	ck_assert_int_eq(parse(f, len, &u), SN_UDPFRAME_MALFORMED);
 	f[ETH + 5] = 4; /* shorter than a UDP header */
-	ck_assert_int_eq(sn_udpframe_parse(f, len, &u), SN_UDPFRAME_MALFORMED);
+	ck_assert_int_eq(parse(f, len, &u), SN_UDPFRAME_MALFORMED);
 }
 END_TEST
 
@@ -330,7 +346,7 @@ START_TEST(parse_padding)
 
 	/* Ethernet pads short frames: the IP total length rules */
 	memset(f + len, 0xee, 20);
-	ck_assert_int_eq(sn_udpframe_parse(f, len + 20, &u), SN_UDPFRAME_OK);
+	ck_assert_int_eq(parse(f, len + 20, &u), SN_UDPFRAME_OK);
 	ck_assert_uint_eq(u.dlen, 2);
 }
 END_TEST
@@ -342,21 +358,21 @@ START_TEST(parse_not_udp)
 	size_t len = good(f, AF_INET, 100);
 
 	f[ETH + 9] = 6; /* TCP */
-	ck_assert_int_eq(sn_udpframe_parse(f, len, &u), SN_UDPFRAME_NOT_UDP);
+	ck_assert_int_eq(parse(f, len, &u), SN_UDPFRAME_NOT_UDP);
 	f[ETH + 9] = 17;
 	f[ETH + 6] = 0x20; /* MF: a first fragment */
-	ck_assert_int_eq(sn_udpframe_parse(f, len, &u), SN_UDPFRAME_NOT_UDP);
+	ck_assert_int_eq(parse(f, len, &u), SN_UDPFRAME_NOT_UDP);
 	f[ETH + 6] = 0;
 	f[12] = 0x08;
 	f[13] = 0x06; /* ARP */
-	ck_assert_int_eq(sn_udpframe_parse(f, len, &u), SN_UDPFRAME_NOT_UDP);
+	ck_assert_int_eq(parse(f, len, &u), SN_UDPFRAME_NOT_UDP);
 	f[13] = 0x00;
 	f[ETH] = 0x65; /* version 6 in an IPv4 frame */
-	ck_assert_int_eq(sn_udpframe_parse(f, len, &u), SN_UDPFRAME_NOT_UDP);
+	ck_assert_int_eq(parse(f, len, &u), SN_UDPFRAME_NOT_UDP);
 
 	len = good(f, AF_INET6, 100);
 	f[ETH + 6] = 0; /* a hop-by-hop header first */
-	ck_assert_int_eq(sn_udpframe_parse(f, len, &u), SN_UDPFRAME_NOT_UDP);
+	ck_assert_int_eq(parse(f, len, &u), SN_UDPFRAME_NOT_UDP);
 }
 END_TEST
 
@@ -374,7 +390,7 @@ static void reasm(int af, size_t dlen, unsigned int mtu)
 	ck_assert_uint_gt(
 	    sn_udpframe_build(&t, data, dlen, 0xabcd1234, collect, &fr), 1);
 	for (unsigned int i = 0; i < fr.n; i++) {
-		ck_assert(sn_udpfrag_parse(fr.f[i], fr.len[i], &p));
+		ck_assert(frag(fr.f[i], fr.len[i], &p));
 		ck_assert_int_eq(p.af, af);
 		ck_assert_uint_eq(p.id, af == AF_INET ? 0x1234 : 0xabcd1234);
 		ck_assert_mem_eq(p.saddr, t.saddr, af == AF_INET ? 4 : 16);
@@ -411,8 +427,8 @@ START_TEST(frag_parse_bad)
 	uint8_t f[4096];
 
 	/* a whole datagram is no fragment */
-	ck_assert(!sn_udpfrag_parse(f, good(f, AF_INET, 10), &p));
-	ck_assert(!sn_udpfrag_parse(f, good(f, AF_INET6, 10), &p));
+	ck_assert(!frag(f, good(f, AF_INET, 10), &p));
+	ck_assert(!frag(f, good(f, AF_INET6, 10), &p));
 	sn_udpframe_build(&t4, data, sizeof(data), 1, collect, &fr);
 	sn_udpframe_build(&t6, data, sizeof(data), 1, collect, &fr);
 	/* every shorter frame: never read past it, never a piece past it */
@@ -421,24 +437,24 @@ START_TEST(frag_parse_bad)
 			uint8_t *cut = g_malloc(l + 1);
 
 			memcpy(cut, fr.f[i], l);
-			ck_assert(!sn_udpfrag_parse(cut, l, &p) ||
+			ck_assert(!frag(cut, l, &p) ||
 				  p.data + p.len <= cut + l);
 			g_free(cut);
 		}
 	/* a piece that is not the last must be a multiple of 8 bytes */
 	memcpy(f, fr.f[0], fr.len[0]);
 	f[ETH + 3]--;
-	ck_assert(!sn_udpfrag_parse(f, fr.len[0], &p));
+	ck_assert(!frag(f, fr.len[0], &p));
 	/* IPv6: the fragment header must say UDP next */
 	memcpy(f, fr.f[3], fr.len[3]);
-	ck_assert(sn_udpfrag_parse(f, fr.len[3], &p));
+	ck_assert(frag(f, fr.len[3], &p));
 	f[ETH + 40] = 6;
-	ck_assert(!sn_udpfrag_parse(f, fr.len[3], &p));
+	ck_assert(!frag(f, fr.len[3], &p));
 	/* nor end past 65535 */
 	memcpy(f, fr.f[1], fr.len[1]);
 	f[ETH + 6] = 0x3f; /* IPv4: offset 8191 * 8 */
 	f[ETH + 7] = 0xff;
-	ck_assert(!sn_udpfrag_parse(f, fr.len[1], &p));
+	ck_assert(!frag(f, fr.len[1], &p));
 	frames_free(&fr);
 }
 END_TEST
