@@ -55,13 +55,6 @@
  * and counted, as libslirp allows (TCP retransmits); never an error to
  * libslirp, which would log every one.
  *
- * Forwards through tap0 address their frames to tap0's MAC, and make the
- * guest's IPv6 address from it: it is read from the tap fd (SIOCGIFHWADDR)
- * for the first connection or UDP flow and kept. A frame from the guest
- * from another source MAC has it read again for the next one: the guest
- * changed it, or tap0 is in a bridge whose other ports send through it
- * (then it is read each time).
- *
  * A tap fd that fails for good (the device went away with its namespace)
  * ends the stack through the fatal callback, once.
  */
@@ -112,8 +105,6 @@ struct sn_stack {
 	unsigned int mtu;
 	sn_stack_input_fn udp_input; /* forwards' UDP through tap0, or NULL */
 	void *udp_opaque;
-	uint8_t guest_mac[6]; /* tap0's, as last read (see guest_mac()) */
-	bool guest_mac_known;
 
 	/* Host sockets: slots by fd number, the registered fds, and this
 	 * iteration's slirp index -> slot. */
@@ -464,15 +455,6 @@ static bool offload_rx(struct sn_stack *s, struct sn_ip *ip)
 	return false;
 }
 
-/* mac_seen() - a frame from the guest: from another MAC than tap0's as
- * last read, it has tap0's read again when next needed */
-static void mac_seen(struct sn_stack *s, const uint8_t *frame, size_t n)
-{
-	if (s->guest_mac_known && n >= SN_ETH_HLEN &&
-	    memcmp(frame + 6, s->guest_mac, 6))
-		s->guest_mac_known = false;
-}
-
 /* frame_input() - one frame read from the tap fd, parsed once: TCP to
  * tcp.c (whose frames need no checksum completed), the rest to libslirp */
 static void frame_input(struct sn_stack *s, size_t n)
@@ -483,7 +465,6 @@ static void frame_input(struct sn_stack *s, size_t n)
 	if (n < s->vnet_hlen)
 		return;
 	n -= s->vnet_hlen;
-	mac_seen(s, frame, n);
 	sn_ip_parse(frame, n, &ip);
 	if (s->tcp && sn_tcp_input(s->tcp, &ip))
 		return;
@@ -795,8 +776,8 @@ Slirp *sn_stack_slirp(struct sn_stack *s)
 	return s->slirp;
 }
 
-/* read_mac() - tap0's MAC address, the guest's, from the tap fd */
-static bool read_mac(struct sn_stack *s, GError **err)
+/* guest_mac() - tap0's MAC address, the guest's */
+static bool guest_mac(struct sn_stack *s, uint8_t mac[6], GError **err)
 {
 	struct ifreq ifr = { 0 };
 
@@ -806,18 +787,7 @@ static bool read_mac(struct sn_stack *s, GError **err)
 			    g_strerror(errno));
 		return false;
 	}
-	memcpy(s->guest_mac, ifr.ifr_hwaddr.sa_data, 6);
-	s->guest_mac_known = true;
-	return true;
-}
-
-/* guest_mac() - tap0's MAC address: read the first time, and again after
- * a frame from the guest came from another (mac_seen()) */
-static bool guest_mac(struct sn_stack *s, uint8_t mac[6], GError **err)
-{
-	if (!s->guest_mac_known && !read_mac(s, err))
-		return false;
-	memcpy(mac, s->guest_mac, 6);
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
 	return true;
 }
 

@@ -118,13 +118,13 @@ r=$(api '{"execute":"list_hostfwd"}')
 	fail "list_hostfwd: modes: $r"
 ok "mode tap: a loopback client appears as 10.0.2.2 port 41002; list_hostfwd names the mode only where not the default"
 
-# --- the guest gives tap0 another MAC, then its own again: once a frame
-# from the guest shows it, clients through tap0 reach the guest at it
+# --- the guest gives tap0 another MAC, then its own again: the next
+# client through tap0 reaches the guest at it, though the guest has sent
+# nothing since (tap0's MAC is read for each connection)
 mac=$(nsx ip -j link show dev tap0 | jq -r '.[0].address')
 port=41010
 for m in 02:00:0a:00:02:65 "$mac"; do
 	nsx ip link set tap0 address "$m"
-	nsx ping -c 1 -W 1 10.0.2.2 >/dev/null 2>&1 || true
 	seen_as "tap0's MAC $m" 80 "198.51.100.7 $port" 198.51.100.1 8080 \
 		src=198.51.100.7 from=$port
 	port=$((port + 1))
