@@ -503,9 +503,13 @@ static void tap_input(struct sn_stack *s)
 
 /* tcp_dispatch() - tcp.c's sockets and timers, then the ACKs and data the
  * guest's frames and those made due */
-static void tcp_dispatch(struct sn_stack *s)
+static void tcp_dispatch(struct sn_stack *s, bool tap_in)
 {
-	if (g_source_query_unix_fd(&s->src->source, s->tcp_tag) & G_IO_IN)
+	/* after the guest's frames, their sockets' answers may be there
+	 * already (a host on loopback answers in microseconds): look now,
+	 * and they leave with this flush rather than after another poll */
+	if (tap_in ||
+	    (g_source_query_unix_fd(&s->src->source, s->tcp_tag) & G_IO_IN))
 		sn_tcp_sock_events(s->tcp);
 	sn_tcp_timers(s->tcp, g_get_monotonic_time() / 1000);
 	sn_tcp_flush(s->tcp);
@@ -557,7 +561,7 @@ static gboolean src_dispatch(GSource *source, GSourceFunc cb, gpointer data)
 		stack_fail(s, "the tap device went away (deleted, or its "
 			      "network namespace is gone)");
 	if (s->tcp)
-		tcp_dispatch(s);
+		tcp_dispatch(s, tap & G_IO_IN);
 	/* After the guest's frames: an ARP reply among them lets the frames
 	 * that waited for it leave now (libslirp's if_start() runs here),
 	 * not at the next timeout. */
