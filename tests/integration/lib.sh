@@ -69,6 +69,11 @@ sn_cleanup() {
 		pkill -KILL -P "$p" 2>/dev/null || true
 		kill -9 "$p" 2>/dev/null || true
 	done
+	# the test user last: the next test that runs as sntest may start now
+	if [ -n "${SN_USER_LOCK_PID:-}" ]; then
+		pkill -KILL -P "$SN_USER_LOCK_PID" 2>/dev/null || true
+		kill -9 "$SN_USER_LOCK_PID" 2>/dev/null || true
+	fi
 	wait 2>/dev/null || true
 	if [ -n "${SN_HARDENED:-}" ] && [ -n "${SN_WORK:-}" ]; then
 		blocked=$(grep -rIh "seccomp: blocked system call" "$SN_WORK" 2>/dev/null | sort -u || true)
@@ -97,6 +102,31 @@ sn_setup_host_tools() {
 		grep -q '^sntest:' /etc/subuid || echo 'sntest:200000:65536' >>/etc/subuid
 		grep -q '^sntest:' /etc/subgid || echo 'sntest:200000:65536' >>/etc/subgid
 	) 9>/tmp/slirpnetd-test-setup.lock
+}
+
+# sn_user_lock: wait until no other test runs as the unprivileged test user,
+# then keep it until sn_cleanup. The tests that run as sntest (docker,
+# podman, rootlesskit, unprivileged) share its processes, its subordinate
+# ids and ports of the real host, so they take turns: within a pass, and
+# across the passes tests/ci-extra.sh runs side by side. The lock is held
+# by a process of its own (flock -o), not by what the test starts, so that
+# a process the test leaves behind cannot keep the next one waiting; it
+# lets go when sn_cleanup ends it, or at the latest a second after the
+# test's shell is gone, however that ended. The wait is bounded (240 s);
+# the meson timeouts of these tests leave room for it.
+sn_user_lock() {
+	local fifo="$SN_WORK/user-lock.$RANDOM" r= fd
+	mkfifo "$fifo"
+	flock -o -w 240 /tmp/slirpnetd-sntest.lock \
+		sh -c 'echo held; while kill -0 "$1" 2>/dev/null; do sleep 1; done' sh "$$" \
+		>"$fifo" 2>/dev/null &
+	SN_USER_LOCK_PID=$!
+	# (EOF if flock gives up first)
+	exec {fd}<"$fifo"
+	rm -f "$fifo"
+	read -r -t 250 r <&"$fd" || true
+	exec {fd}<&-
+	[ "$r" = held ] || fail "another test kept the test user sntest for 240 s"
 }
 
 # sn_sandbox "$@": re-run the calling script inside fresh user, net, mount
@@ -267,7 +297,8 @@ sn_private_net_check() {
 }
 
 # sn_host_setup: as root on the real host: the test user, a work directory
-# (SN_WORK, removed on exit) and SN_USERDIR inside it owned by sntest
+# (SN_WORK, removed on exit), the test user to this test alone
+# (sn_user_lock), and SN_USERDIR inside SN_WORK owned by sntest
 sn_host_setup() {
 	[ "$(id -u)" = 0 ] || { echo "SKIP: $TESTNAME needs root (to become sntest)"; exit 77; }
 	[ -z "${SN_IN_SANDBOX:-}" ] || fail "must run on the real host, not in the sandbox"
@@ -275,6 +306,7 @@ sn_host_setup() {
 	SN_WORK=$(mktemp -d /tmp/sntest.XXXXXX)
 	chmod 755 "$SN_WORK"
 	trap sn_cleanup EXIT
+	sn_user_lock
 	SN_USERDIR="$SN_WORK/u"
 	mkdir "$SN_USERDIR"
 	chown sntest:sntest "$SN_USERDIR"
