@@ -1,9 +1,16 @@
 #!/bin/bash
-# ci-extra.sh - checks beyond the test suite, run by CI after it: the libFuzzer
-# targets for a while, the integration tests again with the daemon sandboxed,
-# the tests whose guest opens TCP with --tcp-path=slirp, the tests again under
-# ASan+UBSan, the integration tests with the daemon in memcheck, and the
-# install of the slirp4netns name.
+# ci-extra.sh - checks beyond the test suite, run by CI after it: the
+# integration tests again with the daemon sandboxed, the tests whose guest
+# opens TCP with --tcp-path=slirp, the tests again under ASan+UBSan, the
+# integration tests with the daemon in memcheck, the libFuzzer targets for a
+# while, and the install of the slirp4netns name.
+#
+# The tests spend most of their time waiting on namespaces, daemons and
+# timers, not on the CPU, so the sandboxed pass (then the slirp pass), the
+# memcheck tests, and the sanitizer build (then its pass) run side by side,
+# with the fuzzers' build at the lowest priority beside them; each one's
+# output is shown once it has ended, in that order. The fuzzers then run
+# alone, with every core to themselves, as before; the install check last.
 #
 # Usage: tests/ci-extra.sh (from anywhere; as root, like the test suite)
 #   FUZZ_SECONDS  how long each fuzzer runs (default 60; all run at once)
@@ -26,10 +33,10 @@ BUILD=${BUILD:-build}
 
 work=$(mktemp -d /tmp/slirpnetd-ci-extra.XXXXXX)
 chmod 755 "$work" # the daemon also runs as the unprivileged test user
-trap 'rm -rf "$work"' EXIT
 passed=0
 failed=0
-suite_failed=0 # the tests under the sanitizers: meson counts those
+suite_failed=0 # the meson passes: meson counts their tests
+declare -A lane_pid=()
 
 pass() {
 	echo "ci-extra: PASS: $*"
@@ -41,94 +48,80 @@ flunk() {
 	failed=$((failed + 1))
 }
 
-# ---- libFuzzer targets ----
-
-# fuzz_build: configure (once) and build the fuzzers with clang
-fuzz_build() {
-	if [ -f "$FUZZ_BUILD/build.ninja" ]; then
-		meson configure "$FUZZ_BUILD" -Dfuzz=true -Dtests=disabled
-	else
-		CC=clang meson setup "$FUZZ_BUILD" -Dfuzz=true -Dtests=disabled
-	fi && ninja -C "$FUZZ_BUILD" tests/fuzz/fuzz_api tests/fuzz/fuzz_cli \
-		tests/fuzz/fuzz_tap tests/fuzz/fuzz_tcp
+# descendants PID: PID's descendants, deepest first
+descendants() {
+	local c
+	for c in $(pgrep -P "$1" || true); do
+		descendants "$c"
+		echo "$c"
+	done
 }
 
-# fuzz_run NAME ARGS...: run fuzz_NAME for FUZZ_SECONDS on a copy of its
-# corpus (the repository is left as it is); log in $work/fuzz-NAME.log
-fuzz_run() {
-	local name=$1 art="$FUZZ_BUILD/fuzz-artifacts/$1/"
-	shift
-	mkdir -p "$art" && cp -r "tests/fuzz/corpus/$name" "$work/corpus-$name"
-	"$FUZZ_BUILD/tests/fuzz/fuzz_$name" -max_total_time="$FUZZ_SECONDS" \
-		-timeout=10 -print_final_stats=1 -artifact_prefix="$art" \
-		"$@" "$work/corpus-$name" >"$work/fuzz-$name.log" 2>&1
+# stop_lanes: on an early exit, end the lanes still running, each with
+# everything it started, by PID
+stop_lanes() {
+	local p
+	for p in "${lane_pid[@]}"; do
+		kill -0 "$p" 2>/dev/null || continue
+		kill $(descendants "$p") "$p" 2>/dev/null || true
+	done
+}
+trap 'stop_lanes; rm -rf "$work"' EXIT
+
+# ---- lanes: checks that run side by side ----
+
+# lane NAME FUNCTION: run FUNCTION in the background, its output in
+# $work/lane-NAME.log, its exit status in $work/lane-NAME.rc, the seconds it
+# took in $work/lane-NAME.secs
+lane() {
+	{
+		"$2" >"$work/lane-$1.log" 2>&1
+		echo $? >"$work/lane-$1.rc"
+		echo "$SECONDS" >"$work/lane-$1.secs"
+	} &
+	lane_pid[$1]=$!
 }
 
-# fuzz_report NAME RC: pass or fail fuzz_NAME from its exit status and log
-fuzz_report() {
-	local name=$1 rc=$2 log="$work/fuzz-$1.log" runs unit
-	runs=$(awk '/^stat::number_of_executed_units:/ { print $2 }' "$log")
-	if [ "$rc" = 0 ]; then
-		pass "fuzz_$name: ${runs:-?} inputs in ${FUZZ_SECONDS} s, no crash"
-		return
-	fi
-	echo "--- fuzz_$name log (end):"
-	tail -n 60 "$log"
-	unit=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
-	if [ -n "$unit" ]; then
-		flunk "fuzz_$name: crash; reproducer: $unit" \
-			"(run: $FUZZ_BUILD/tests/fuzz/fuzz_$name $unit)"
-	else
-		flunk "fuzz_$name: exit status $rc, no reproducer written"
-	fi
+# lane_report NAME: wait for lane NAME and print its output; count the
+# checks it passed and failed (its "ci-extra:" lines), and a meson pass
+# in it that failed (its exit status)
+lane_report() {
+	local log="$work/lane-$1.log" n
+	wait "${lane_pid[$1]}"
+	cat "$log"
+	echo "ci-extra: $1 lane done $(cat "$work/lane-$1.secs") s after ci-extra started"
+	n=$(grep -c '^ci-extra: PASS: ' "$log")
+	passed=$((passed + n))
+	n=$(grep -c '^ci-extra: FAIL: ' "$log")
+	failed=$((failed + n))
+	[ "$(cat "$work/lane-$1.rc" 2>/dev/null)" = 0 ] || suite_failed=1
 }
 
-echo "ci-extra: building the fuzzers (clang, $FUZZ_BUILD)"
-if fuzz_build >"$work/fuzz-build.log" 2>&1; then
-	echo "ci-extra: fuzzing, ${FUZZ_SECONDS} s each, all at once"
-	fuzz_run api -dict=tests/fuzz/api.dict -max_len=4200 &
-	api_pid=$!
-	fuzz_run cli -max_len=1024 &
-	cli_pid=$!
-	fuzz_run tap -max_len=70000 &
-	tap_pid=$!
-	fuzz_run tcp -max_len=70000 &
-	tcp_pid=$!
-	rc=0
-	wait "$api_pid" || rc=$?
-	fuzz_report api "$rc"
-	rc=0
-	wait "$cli_pid" || rc=$?
-	fuzz_report cli "$rc"
-	rc=0
-	wait "$tap_pid" || rc=$?
-	fuzz_report tap "$rc"
-	rc=0
-	wait "$tcp_pid" || rc=$?
-	fuzz_report tcp "$rc"
-else
-	cat "$work/fuzz-build.log"
-	flunk "the fuzzers did not build (clang and libclang-rt-14-dev?)"
+# ---- the plain build, once: its passes below run side by side ----
+if ! ninja -C "$BUILD" >"$work/build.log" 2>&1; then
+	cat "$work/build.log"
+	flunk "the plain build ($BUILD) failed"
 fi
 
-# ---- the integration tests again, the daemon sandboxed ----
+# ---- the integration tests again, the daemon sandboxed; then with the
+# guest's TCP through libslirp (--tcp-path=slirp) ----
 
-# Every integration test, the daemon always started with --enable-sandbox
-# --enable-seccomp (tests/integration/hardened.sh.in); a call the filter
-# blocks fails the test that made it. meson prints its own summary.
-echo "ci-extra: integration tests with --enable-sandbox --enable-seccomp"
-meson test -C "$BUILD" --print-errorlogs --setup=hardened --suite integration ||
-	suite_failed=1
-
-# ---- the guest's TCP through libslirp (--tcp-path=slirp) ----
-
-# The tests whose guest opens TCP connections, with the daemon started
-# with --tcp-path=slirp (lib.sh's SN_TCP_PATH), so that the path kept for
-# those who need it keeps working.
-echo "ci-extra: integration tests with --tcp-path=slirp"
-meson test -C "$BUILD" --print-errorlogs --setup=slirptcp traffic.sh ipv6.sh \
-	dns.sh offload.sh configure.sh forward.sh ||
-	suite_failed=1
+# run_hardened: every integration test, the daemon always started with
+# --enable-sandbox --enable-seccomp (tests/integration/hardened.sh.in); a
+# call the filter blocks fails the test that made it. Then the tests whose
+# guest opens TCP connections, with the daemon started with
+# --tcp-path=slirp (lib.sh's SN_TCP_PATH), so that the path kept for those
+# who need it keeps working. meson prints its own summary for each.
+run_hardened() {
+	local rc=0
+	echo "ci-extra: integration tests with --enable-sandbox --enable-seccomp"
+	meson test -C "$BUILD" --no-rebuild --print-errorlogs --setup=hardened \
+		--suite integration || rc=1
+	echo "ci-extra: integration tests with --tcp-path=slirp"
+	meson test -C "$BUILD" --no-rebuild --print-errorlogs --setup=slirptcp \
+		traffic.sh ipv6.sh dns.sh offload.sh configure.sh forward.sh || rc=1
+	return "$rc"
+}
 
 # ---- the tests under AddressSanitizer and UndefinedBehaviorSanitizer ----
 
@@ -140,11 +133,20 @@ mkdir -m 1777 "$sanlogs"
 : >"$work/lsan.supp"
 chmod 644 "$work/lsan.supp"
 
-echo "ci-extra: building with -Db_sanitize=address,undefined ($ASAN_BUILD)"
-if { [ -f "$ASAN_BUILD/build.ninja" ] ||
-	meson setup "$ASAN_BUILD" -Db_sanitize=address,undefined; } \
-	>"$work/asan-build.log" 2>&1 &&
-	ninja -C "$ASAN_BUILD" >>"$work/asan-build.log" 2>&1; then
+# run_asan: build ASAN_BUILD (at the usual priority: its pass is the
+# longest lane, and waits for it), then its unit and integration tests;
+# fails if meson's pass did
+run_asan() {
+	local libs reports f rc
+	echo "ci-extra: building with -Db_sanitize=address,undefined ($ASAN_BUILD)"
+	if ! { { [ -f "$ASAN_BUILD/build.ninja" ] ||
+		meson setup "$ASAN_BUILD" -Db_sanitize=address,undefined; } \
+		>"$work/asan-build.log" 2>&1 &&
+		ninja -C "$ASAN_BUILD" >>"$work/asan-build.log" 2>&1; }; then
+		cat "$work/asan-build.log"
+		flunk "the sanitizer build failed"
+		return 0
+	fi
 	libs=$(ldd "$ASAN_BUILD/src/slirpnetd")
 	if grep -q libasan <<<"$libs"; then
 		pass "the daemon of $ASAN_BUILD runs under ASan"
@@ -156,8 +158,9 @@ if { [ -f "$ASAN_BUILD/build.ninja" ] ||
 	ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:log_path=$sanlogs/asan" \
 	UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$sanlogs/ubsan" \
 	LSAN_OPTIONS="suppressions=$work/lsan.supp" \
-		meson test -C "$ASAN_BUILD" --print-errorlogs --suite unit \
-		--suite integration || suite_failed=1
+		meson test -C "$ASAN_BUILD" --no-rebuild --print-errorlogs --suite unit \
+		--suite integration
+	rc=$?
 	# (a file with only "Suppressions used" is no report)
 	reports=$(grep -lE 'ERROR: |runtime error:' -r "$sanlogs" | sort)
 	if [ -z "$reports" ]; then
@@ -169,10 +172,8 @@ if { [ -f "$ASAN_BUILD/build.ninja" ] ||
 		done
 		flunk "sanitizer reports (above): $(echo "$reports" | wc -l)"
 	fi
-else
-	cat "$work/asan-build.log"
-	flunk "the sanitizer build failed"
-fi
+	return "$rc"
+}
 
 # ---- valgrind memcheck on the daemon, through the integration tests ----
 
@@ -185,7 +186,9 @@ fi
 #   errors, unprivileged  they find the daemon by its executable's name
 #   rootlesskit, podman, docker, systemd, man: the real clients and the
 #                         units, not the daemon's own code paths
-vgtests="api ctl traffic dhcp dns configure state forward guard ipv6 scale offload tcp fwdtap"
+# The longest first (about 70, 40, 20, 17, 16 and 14 s here), so that none
+# is left running alone at the end.
+vgtests="tcp fwdtap forward state offload ctl dns ipv6 guard configure api traffic scale dhcp"
 vglogs="$work/valgrind-logs" # one directory per test in it
 mkdir -m 1777 "$vglogs"
 vgerrors='^==[0-9]+== (Invalid |Conditional jump|Use of uninitialised|Syscall param|Mismatched |Source and destination overlap|Argument |.* definitely lost in loss record)'
@@ -239,10 +242,14 @@ vg_report() {
 	fi
 }
 
-if [ ! -x "$BUILD/src/slirpnetd" ] || ! command -v valgrind >/dev/null; then
-	flunk "memcheck: needs valgrind and $BUILD/src/slirpnetd"
-else
-	# two at a time: memcheck runs all of a process's threads on one core
+# run_memcheck: the tests above, two at a time (memcheck runs all of a
+# process's threads on one core), then each reported
+run_memcheck() {
+	local t
+	if [ ! -x "$BUILD/src/slirpnetd" ] || ! command -v valgrind >/dev/null; then
+		flunk "memcheck: needs valgrind and $BUILD/src/slirpnetd"
+		return 0
+	fi
 	echo "ci-extra: $(wc -w <<<"$vgtests") integration tests with the daemon in memcheck, two at a time"
 	for t in $vgtests; do
 		while [ "$(jobs -rp | wc -l)" -ge 2 ]; do wait -n || true; done
@@ -250,6 +257,96 @@ else
 	done
 	wait
 	for t in $vgtests; do vg_report "$t"; done
+}
+
+# ---- libFuzzer targets ----
+
+# fuzz_build: configure (once) and build the fuzzers with clang
+fuzz_build() {
+	if [ -f "$FUZZ_BUILD/build.ninja" ]; then
+		meson configure "$FUZZ_BUILD" -Dfuzz=true -Dtests=disabled
+	else
+		CC=clang meson setup "$FUZZ_BUILD" -Dfuzz=true -Dtests=disabled
+	fi && ninja -C "$FUZZ_BUILD" tests/fuzz/fuzz_api tests/fuzz/fuzz_cli \
+		tests/fuzz/fuzz_tap tests/fuzz/fuzz_tcp
+}
+
+# fuzz_build_low: fuzz_build at the lowest priority, beside the lanes: it
+# takes only the CPU the tests leave
+fuzz_build_low() {
+	renice -n 19 -p "$BASHPID" >/dev/null
+	fuzz_build
+}
+
+# fuzz_run NAME ARGS...: run fuzz_NAME for FUZZ_SECONDS on a copy of its
+# corpus (the repository is left as it is); log in $work/fuzz-NAME.log
+fuzz_run() {
+	local name=$1 art="$FUZZ_BUILD/fuzz-artifacts/$1/"
+	shift
+	mkdir -p "$art" && cp -r "tests/fuzz/corpus/$name" "$work/corpus-$name"
+	"$FUZZ_BUILD/tests/fuzz/fuzz_$name" -max_total_time="$FUZZ_SECONDS" \
+		-timeout=10 -print_final_stats=1 -artifact_prefix="$art" \
+		"$@" "$work/corpus-$name" >"$work/fuzz-$name.log" 2>&1
+}
+
+# fuzz_report NAME RC: pass or fail fuzz_NAME from its exit status and log
+fuzz_report() {
+	local name=$1 rc=$2 log="$work/fuzz-$1.log" runs unit
+	runs=$(awk '/^stat::number_of_executed_units:/ { print $2 }' "$log")
+	if [ "$rc" = 0 ]; then
+		pass "fuzz_$name: ${runs:-?} inputs in ${FUZZ_SECONDS} s, no crash"
+		return
+	fi
+	echo "--- fuzz_$name log (end):"
+	tail -n 60 "$log"
+	unit=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
+	if [ -n "$unit" ]; then
+		flunk "fuzz_$name: crash; reproducer: $unit" \
+			"(run: $FUZZ_BUILD/tests/fuzz/fuzz_$name $unit)"
+	else
+		flunk "fuzz_$name: exit status $rc, no reproducer written"
+	fi
+}
+
+# ---- the lanes, side by side; then the fuzzers alone ----
+
+echo "ci-extra: side by side: the sandboxed and slirp passes, the sanitizer" \
+	"build and pass, memcheck; the fuzzers' build beside them"
+lane hardened run_hardened
+lane asan run_asan
+lane memcheck run_memcheck
+fuzz_build_low >"$work/fuzz-build.log" 2>&1 &
+lane_pid[fuzz-build]=$! # (for stop_lanes)
+lane_report hardened
+lane_report asan
+lane_report memcheck
+
+echo "ci-extra: the fuzzers, built beside the lanes (clang, $FUZZ_BUILD)"
+if wait "${lane_pid[fuzz-build]}"; then
+	echo "ci-extra: fuzzing, ${FUZZ_SECONDS} s each, all at once"
+	fuzz_run api -dict=tests/fuzz/api.dict -max_len=4200 &
+	api_pid=$!
+	fuzz_run cli -max_len=1024 &
+	cli_pid=$!
+	fuzz_run tap -max_len=70000 &
+	tap_pid=$!
+	fuzz_run tcp -max_len=70000 &
+	tcp_pid=$!
+	rc=0
+	wait "$api_pid" || rc=$?
+	fuzz_report api "$rc"
+	rc=0
+	wait "$cli_pid" || rc=$?
+	fuzz_report cli "$rc"
+	rc=0
+	wait "$tap_pid" || rc=$?
+	fuzz_report tap "$rc"
+	rc=0
+	wait "$tcp_pid" || rc=$?
+	fuzz_report tcp "$rc"
+else
+	cat "$work/fuzz-build.log"
+	flunk "the fuzzers did not build (clang and libclang-rt-14-dev?)"
 fi
 
 # ---- the slirp4netns name (-Dslirp4netns_alias), installed ----
