@@ -200,8 +200,11 @@ sn_wait_exit() {
 	wait "$pid" 2>/dev/null || SN_RC=$?
 }
 
-# api JSON: send one request to the daemon's API socket, print the reply
-api() { printf '%s' "$1" | timeout 30 ncat -U "$SN_API"; }
+# api JSON: send one request to the daemon's API socket, print the reply.
+# The client is socat, which shuts down its sending side after the request
+# and reads the reply to its end, as ncat does: ncat takes some 110 ms of
+# CPU to start, socat 6, which counts in the loops that poll get_stats.
+api() { printf '%s' "$1" | timeout 30 socat -t 30 - "UNIX-CONNECT:$SN_API"; }
 
 # wait_for CMD...: retry CMD until it succeeds, for up to 30 s
 wait_for() {

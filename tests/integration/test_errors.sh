@@ -60,7 +60,7 @@ s4nn() {
 }
 
 # api_t JSON: api from lib.sh, bounded to 30 s
-api_t() { printf '%s' "$1" | timeout 30 ncat -U "$SN_API"; }
+api_t() { printf '%s' "$1" | timeout 30 socat -t 30 - "UNIX-CONNECT:$SN_API"; }
 
 # SN: slirpnetd with an API socket, so that every case checks its cleanup
 SN=("$SLIRPNETD" -a "$SOCK")

@@ -272,7 +272,7 @@ read -r -t 30 line <&"${UDPC[0]}" && [ "$line" = echo:first ] || fail "--udp-tim
 # (opened: counted in connections_total; whether it is still open depends
 # on how long this check takes, as the flow may idle out after 1 s)
 [ "$(stat_of "$UDP2" connections_total)" = 1 ] || fail "--udp-timeout: flows opened: $(stat_of "$UDP2" connections_total), not 1"
-wait_for sh -c "[ \"\$(printf '%s' '{\"execute\":\"get_stats\"}' | timeout 5 ncat -U '$SN_API' |
+wait_for sh -c "[ \"\$(printf '%s' '{\"execute\":\"get_stats\"}' | timeout 5 socat -t 5 - 'UNIX-CONNECT:$SN_API' |
 	jq '.return.entries[] | select(.id == $UDP2) | .connections_open')\" = 0 ]" ||
 	fail "--udp-timeout=1: the idle flow is still open after 30 s"
 echo second >&"${UDPC[1]}"
