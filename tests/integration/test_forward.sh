@@ -90,8 +90,8 @@ bg nsx socat -t 30 TCP-LISTEN:8080,fork,reuseaddr EXEC:cat
 listening 8080
 ECHO=$(add '"proto":"tcp","host_addr":"127.0.0.1","host_port":18080,"guest_port":8080')
 head -c 32M /dev/urandom >"$SN_WORK/big"
-want=$(sha256sum <"$SN_WORK/big" | cut -d' ' -f1)
-got=$(timeout 60 socat -t 30 TCP:127.0.0.1:18080 - <"$SN_WORK/big" | sha256sum | cut -d' ' -f1)
+want=$(sn_sha256 <"$SN_WORK/big")
+got=$(timeout 60 socat -t 30 TCP:127.0.0.1:18080 - <"$SN_WORK/big" | sn_sha256)
 [ "$got" = "$want" ] || fail "32 MiB echo through the TCP forward differs"
 [ "$(stat_of "$ECHO" bytes_to_guest)" = $((32 << 20)) ] || fail "bytes_to_guest: $(stat_of "$ECHO" bytes_to_guest)"
 [ "$(stat_of "$ECHO" bytes_from_guest)" = $((32 << 20)) ] || fail "bytes_from_guest: $(stat_of "$ECHO" bytes_from_guest)"
