@@ -320,6 +320,11 @@ lane_pid[fuzz-build]=$! # (for stop_lanes)
 lane_report hardened
 lane_report asan
 lane_report memcheck
+# the fuzzers' build, if not done yet, at the usual priority from now on
+# (at nice 19 beside other work, such as a loaded machine's, it would
+# hardly move)
+renice -n 0 -p $(descendants "${lane_pid[fuzz-build]}") "${lane_pid[fuzz-build]}" \
+	>/dev/null 2>&1 || true
 
 echo "ci-extra: the fuzzers, built beside the lanes (clang, $FUZZ_BUILD)"
 if wait "${lane_pid[fuzz-build]}"; then
