@@ -6,11 +6,12 @@
 # while, and the install of the slirp4netns name.
 #
 # The tests spend most of their time waiting on namespaces, daemons and
-# timers, not on the CPU, so the sandboxed pass (then the slirp pass), the
-# memcheck tests, and the sanitizer build (then its pass) run side by side,
-# with the fuzzers' build at the lowest priority beside them; each one's
-# output is shown once it has ended, in that order. The fuzzers then run
-# alone, with every core to themselves, as before; the install check last.
+# timers, not on the CPU. So once the sanitizer build is done (alone, with
+# every core), three lanes run side by side: the sandboxed pass then the
+# slirp pass, the sanitizer pass, and the memcheck tests, with the fuzzers'
+# build at the lowest priority beside them; each lane's output is shown
+# once it has ended, in that order. The fuzzers then run alone, with every
+# core to themselves, as before; the install check last.
 #
 # Usage: tests/ci-extra.sh (from anywhere; as root, like the test suite)
 #   FUZZ_SECONDS  how long each fuzzer runs (default 60; all run at once)
@@ -69,6 +70,19 @@ stop_lanes() {
 trap 'stop_lanes; rm -rf "$work"' EXIT
 
 # ---- lanes: checks that run side by side ----
+
+# in_session NICE CMD...: run CMD in a session of its own, at NICE (below 0
+# only as root). The kernel shares the CPU between sessions first (its
+# autogroups), then between the processes of each, and meson runs each test
+# in a session of its own: what runs in ci-extra's session shares one
+# test's part with everything else there. NICE is set for the session's
+# group, and for CMD should autogroups be off.
+in_session() {
+	setsid -w sh -c 'echo "$1" >/proc/self/autogroup 2>/dev/null
+		n=$1
+		shift
+		exec nice -n "$n" "$@"' sh "$@"
+}
 
 # lane NAME FUNCTION: run FUNCTION in the background, its output in
 # $work/lane-NAME.log, its exit status in $work/lane-NAME.rc, the seconds it
@@ -133,26 +147,17 @@ mkdir -m 1777 "$sanlogs"
 : >"$work/lsan.supp"
 chmod 644 "$work/lsan.supp"
 
-# run_asan: build ASAN_BUILD (at the usual priority: its pass is the
-# longest lane, and waits for it), then its unit and integration tests;
-# fails if meson's pass did
+# asan_build: configure (once) and build ASAN_BUILD
+asan_build() {
+	{ [ -f "$ASAN_BUILD/build.ninja" ] ||
+		meson setup "$ASAN_BUILD" -Db_sanitize=address,undefined; } &&
+		ninja -C "$ASAN_BUILD"
+}
+
+# run_asan: the unit and integration tests of ASAN_BUILD; fails if meson's
+# pass did
 run_asan() {
-	local libs reports f rc
-	echo "ci-extra: building with -Db_sanitize=address,undefined ($ASAN_BUILD)"
-	if ! { { [ -f "$ASAN_BUILD/build.ninja" ] ||
-		meson setup "$ASAN_BUILD" -Db_sanitize=address,undefined; } \
-		>"$work/asan-build.log" 2>&1 &&
-		ninja -C "$ASAN_BUILD" >>"$work/asan-build.log" 2>&1; }; then
-		cat "$work/asan-build.log"
-		flunk "the sanitizer build failed"
-		return 0
-	fi
-	libs=$(ldd "$ASAN_BUILD/src/slirpnetd")
-	if grep -q libasan <<<"$libs"; then
-		pass "the daemon of $ASAN_BUILD runs under ASan"
-	else
-		flunk "$ASAN_BUILD/src/slirpnetd is not linked with libasan"
-	fi
+	local reports f rc
 	echo "ci-extra: unit and integration tests under ASan+UBSan"
 	# meson prints its own summary (Ok:, Fail:, ...) for these
 	ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:log_path=$sanlogs/asan" \
@@ -212,7 +217,7 @@ EOF
 		FWDTOOL="$BUILD/tests/fwdtool" \
 		SLIRPNETD_CTL="$BUILD/src/slirpnetd-ctl" \
 		SLIRPNETD_KNOBS="$BUILD/tests/slirpnetd-knobs" \
-		timeout 300 "tests/integration/test_$t.sh" >"$work/vg-$t.log" 2>&1
+		in_session 0 timeout 300 "tests/integration/test_$t.sh" >"$work/vg-$t.log" 2>&1
 	echo $? >"$work/vg-$t.rc"
 }
 
@@ -261,21 +266,15 @@ run_memcheck() {
 
 # ---- libFuzzer targets ----
 
-# fuzz_build: configure (once) and build the fuzzers with clang
+# fuzz_build: configure (once) and build the fuzzers with clang, at the
+# lowest priority (beside the lanes, it takes only the CPU they leave)
 fuzz_build() {
 	if [ -f "$FUZZ_BUILD/build.ninja" ]; then
-		meson configure "$FUZZ_BUILD" -Dfuzz=true -Dtests=disabled
+		in_session 19 meson configure "$FUZZ_BUILD" -Dfuzz=true -Dtests=disabled
 	else
-		CC=clang meson setup "$FUZZ_BUILD" -Dfuzz=true -Dtests=disabled
-	fi && ninja -C "$FUZZ_BUILD" tests/fuzz/fuzz_api tests/fuzz/fuzz_cli \
-		tests/fuzz/fuzz_tap tests/fuzz/fuzz_tcp
-}
-
-# fuzz_build_low: fuzz_build at the lowest priority, beside the lanes: it
-# takes only the CPU the tests leave
-fuzz_build_low() {
-	renice -n 19 -p "$BASHPID" >/dev/null
-	fuzz_build
+		CC=clang in_session 19 meson setup "$FUZZ_BUILD" -Dfuzz=true -Dtests=disabled
+	fi && in_session 19 ninja -C "$FUZZ_BUILD" tests/fuzz/fuzz_api \
+		tests/fuzz/fuzz_cli tests/fuzz/fuzz_tap tests/fuzz/fuzz_tcp
 }
 
 # fuzz_run NAME ARGS...: run fuzz_NAME for FUZZ_SECONDS on a copy of its
@@ -310,21 +309,40 @@ fuzz_report() {
 
 # ---- the lanes, side by side; then the fuzzers alone ----
 
+# The sanitizer build first, alone with every core (about 35 s here): its
+# pass is the longest lane, and beside the other lanes, whose tests each
+# get a share of the CPU as large as its own, it took twice as long.
+echo "ci-extra: building with -Db_sanitize=address,undefined ($ASAN_BUILD)"
+asan_built=0
+if asan_build >"$work/asan-build.log" 2>&1; then
+	asan_built=1
+	if grep -q libasan <<<"$(ldd "$ASAN_BUILD/src/slirpnetd")"; then
+		pass "the daemon of $ASAN_BUILD runs under ASan"
+	else
+		flunk "$ASAN_BUILD/src/slirpnetd is not linked with libasan"
+	fi
+else
+	cat "$work/asan-build.log"
+	flunk "the sanitizer build failed"
+fi
+
 echo "ci-extra: side by side: the sandboxed and slirp passes, the sanitizer" \
-	"build and pass, memcheck; the fuzzers' build beside them"
+	"pass, memcheck; the fuzzers' build beside them"
 lane hardened run_hardened
-lane asan run_asan
+[ "$asan_built" = 0 ] || lane asan run_asan
 lane memcheck run_memcheck
-fuzz_build_low >"$work/fuzz-build.log" 2>&1 &
+fuzz_build >"$work/fuzz-build.log" 2>&1 &
 lane_pid[fuzz-build]=$! # (for stop_lanes)
 lane_report hardened
-lane_report asan
+[ "$asan_built" = 0 ] || lane_report asan
 lane_report memcheck
 # the fuzzers' build, if not done yet, at the usual priority from now on
 # (at nice 19 beside other work, such as a loaded machine's, it would
 # hardly move)
-renice -n 0 -p $(descendants "${lane_pid[fuzz-build]}") "${lane_pid[fuzz-build]}" \
-	>/dev/null 2>&1 || true
+for p in $(descendants "${lane_pid[fuzz-build]}"); do
+	echo 0 >"/proc/$p/autogroup" 2>/dev/null
+	renice -n 0 -p "$p" >/dev/null 2>&1
+done
 
 echo "ci-extra: the fuzzers, built beside the lanes (clang, $FUZZ_BUILD)"
 if wait "${lane_pid[fuzz-build]}"; then
