@@ -69,6 +69,11 @@ sn_cleanup() {
 		pkill -KILL -P "$p" 2>/dev/null || true
 		kill -9 "$p" 2>/dev/null || true
 	done
+	# the test user last: the next test that runs as sntest may start now
+	if [ -n "${SN_USER_LOCK_PID:-}" ]; then
+		pkill -KILL -P "$SN_USER_LOCK_PID" 2>/dev/null || true
+		kill -9 "$SN_USER_LOCK_PID" 2>/dev/null || true
+	fi
 	wait 2>/dev/null || true
 	if [ -n "${SN_HARDENED:-}" ] && [ -n "${SN_WORK:-}" ]; then
 		blocked=$(grep -rIh "seccomp: blocked system call" "$SN_WORK" 2>/dev/null | sort -u || true)
@@ -99,6 +104,46 @@ sn_setup_host_tools() {
 	) 9>/tmp/slirpnetd-test-setup.lock
 }
 
+# sn_user_lock: wait until no other test runs as the unprivileged test user,
+# then keep it until sn_cleanup. The tests that run as sntest (docker,
+# podman, rootlesskit, unprivileged) share its processes, its subordinate
+# ids and ports of the real host, so they take turns: within a pass, and
+# across the passes tests/ci-extra.sh runs side by side. The lock is held
+# by a process of its own (flock -o), not by what the test starts, so that
+# a process the test leaves behind cannot keep the next one waiting; it
+# lets go when sn_cleanup ends it, or at the latest a second after the
+# test's shell is gone, however that ended. The wait is bounded (240 s);
+# the meson timeouts of these tests leave room for it.
+sn_user_lock() {
+	local fifo="$SN_WORK/user-lock.$RANDOM" r= fd
+	mkfifo "$fifo"
+	flock -o -w 240 /tmp/slirpnetd-sntest.lock \
+		sh -c 'echo held; while kill -0 "$1" 2>/dev/null; do sleep 1; done' sh "$$" \
+		>"$fifo" 2>/dev/null &
+	SN_USER_LOCK_PID=$!
+	# (EOF if flock gives up first)
+	exec {fd}<"$fifo"
+	rm -f "$fifo"
+	read -r -t 250 r <&"$fd" || true
+	exec {fd}<&-
+	[ "$r" = held ] || fail "another test kept the test user sntest for 240 s"
+}
+
+# sn_python_first: from here on, python3 (on PATH, for every command the
+# test starts) is the one the README installs, /usr/bin/python3, when there,
+# else the interpreter behind PATH's python3, by a link in SN_WORK/bin put
+# first on PATH. A version manager's shim on PATH runs scripts before each
+# start, and its interpreter may load site hooks: 180 ms of CPU a start
+# here, against 18 for /usr/bin/python3, and the tests start python3
+# dozens of times each.
+sn_python_first() {
+	local py=/usr/bin/python3
+	[ -x "$py" ] || py=$(python3 -c 'import sys; print(sys.executable)') || return 0
+	mkdir -p "$SN_WORK/bin"
+	ln -s "$py" "$SN_WORK/bin/python3"
+	PATH="$SN_WORK/bin:$PATH"
+}
+
 # sn_sandbox "$@": re-run the calling script inside fresh user, net, mount
 # and PID namespaces (the test's private host), with lo up. Call first thing.
 sn_sandbox() {
@@ -113,6 +158,7 @@ sn_sandbox() {
 	SN_WORK=$(mktemp -d /tmp/sntest.XXXXXX)
 	chmod 755 "$SN_WORK"
 	trap sn_cleanup EXIT
+	sn_python_first
 }
 
 # sn_container: start a process in a new network namespace; sets CPID
@@ -170,8 +216,11 @@ sn_wait_exit() {
 	wait "$pid" 2>/dev/null || SN_RC=$?
 }
 
-# api JSON: send one request to the daemon's API socket, print the reply
-api() { printf '%s' "$1" | timeout 30 ncat -U "$SN_API"; }
+# api JSON: send one request to the daemon's API socket, print the reply.
+# The client is socat, which shuts down its sending side after the request
+# and reads the reply to its end, as ncat does: ncat takes some 110 ms of
+# CPU to start, socat 6, which counts in the loops that poll get_stats.
+api() { printf '%s' "$1" | timeout 30 socat -t 30 - "UNIX-CONNECT:$SN_API"; }
 
 # wait_for CMD...: retry CMD until it succeeds, for up to 30 s
 wait_for() {
@@ -267,7 +316,8 @@ sn_private_net_check() {
 }
 
 # sn_host_setup: as root on the real host: the test user, a work directory
-# (SN_WORK, removed on exit) and SN_USERDIR inside it owned by sntest
+# (SN_WORK, removed on exit), the test user to this test alone
+# (sn_user_lock), and SN_USERDIR inside SN_WORK owned by sntest
 sn_host_setup() {
 	[ "$(id -u)" = 0 ] || { echo "SKIP: $TESTNAME needs root (to become sntest)"; exit 77; }
 	[ -z "${SN_IN_SANDBOX:-}" ] || fail "must run on the real host, not in the sandbox"
@@ -275,6 +325,8 @@ sn_host_setup() {
 	SN_WORK=$(mktemp -d /tmp/sntest.XXXXXX)
 	chmod 755 "$SN_WORK"
 	trap sn_cleanup EXIT
+	sn_python_first
+	sn_user_lock
 	SN_USERDIR="$SN_WORK/u"
 	mkdir "$SN_USERDIR"
 	chown sntest:sntest "$SN_USERDIR"
@@ -350,14 +402,26 @@ sn_echo_server() {
 		fail "echo server on $addr:$1 did not start: $(cat "$2")"
 }
 
+# sn_sha256: the SHA-256 of stdin, in hex (sha256sum's first field).
+# Python's hashlib is OpenSSL's code, which uses the CPU's SHA instructions:
+# a sixth of coreutils' time here (256 MiB: 0.25 s against 1.5 s), and a
+# pass of the tests hashes over a GiB.
+sn_sha256() {
+	python3 -c 'import hashlib, sys
+h = hashlib.sha256()
+while b := sys.stdin.buffer.read(1 << 20):
+    h.update(b)
+print(h.hexdigest())'
+}
+
 # sn_echo_check HOW FILE CMD...: send FILE through CMD (a TCP client reading
 # stdin and writing what comes back to stdout, e.g. socat to an echo
 # server) and fail unless exactly FILE comes back; HOW names the path
 sn_echo_check() {
 	local how=$1 file=$2 want got
 	shift 2
-	want=$(sha256sum <"$file" | cut -d' ' -f1)
-	got=$(timeout 60 "$@" <"$file" | sha256sum | cut -d' ' -f1) ||
+	want=$(sn_sha256 <"$file")
+	got=$(timeout 60 "$@" <"$file" | sn_sha256) ||
 		fail "$how: the transfer failed"
 	[ "$got" = "$want" ] || fail "$how: sha256 of what came back is $got, not $want"
 	ok "$how: $(($(stat -c %s "$file") / 1024)) KiB echoed back byte-exact (sha256 $want)"

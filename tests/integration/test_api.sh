@@ -34,8 +34,8 @@ r=$(echo hello-udp | timeout 60 python3 "$UDPPEER" send 127.0.0.1 5353)
 ok "TCP and UDP round trips through the forwards"
 
 head -c 16M /dev/urandom >"$SN_WORK/big"
-nsx_recv=$(timeout 60 socat -t 30 -T 30 - TCP:127.0.0.1:8080 <"$SN_WORK/big" | sha256sum)
-[ "$nsx_recv" = "$(sha256sum <"$SN_WORK/big")" ] || fail "16 MiB echoed through the forward differs"
+nsx_recv=$(timeout 60 socat -t 30 -T 30 - TCP:127.0.0.1:8080 <"$SN_WORK/big" | sn_sha256)
+[ "$nsx_recv" = "$(sn_sha256 <"$SN_WORK/big")" ] || fail "16 MiB echoed through the forward differs"
 ok "16 MiB echoed byte-exact through the TCP forward"
 
 # Bad requests get slirp4netns's errors and change nothing.

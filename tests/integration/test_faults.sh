@@ -114,8 +114,8 @@ SN_PIDS+=($!)
 nsx timeout 20 bash -c 'while :; do (exec 3<>/dev/tcp/10.0.2.2/1) 2>/dev/null; done' &
 SN_PIDS+=($!)
 head -c 16M /dev/urandom >"$SN_WORK/data"
-want=$(sha256sum <"$SN_WORK/data" | cut -d' ' -f1)
-got=$(timeout 60 socat -t 30 TCP:127.0.0.1:17003 - <"$SN_WORK/data" | sha256sum | cut -d' ' -f1)
+want=$(sn_sha256 <"$SN_WORK/data")
+got=$(timeout 60 socat -t 30 TCP:127.0.0.1:17003 - <"$SN_WORK/data" | sn_sha256)
 [ "$got" = "$want" ] || fail "16 MiB through the forward differ under the flood"
 t0=$(date +%s%N)
 api '{"execute":"get_stats"}' | grep -q '"bytes_to_guest":16777216' || fail "get_stats under the flood: $(api '{"execute":"get_stats"}')"

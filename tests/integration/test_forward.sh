@@ -90,8 +90,8 @@ bg nsx socat -t 30 TCP-LISTEN:8080,fork,reuseaddr EXEC:cat
 listening 8080
 ECHO=$(add '"proto":"tcp","host_addr":"127.0.0.1","host_port":18080,"guest_port":8080')
 head -c 32M /dev/urandom >"$SN_WORK/big"
-want=$(sha256sum <"$SN_WORK/big" | cut -d' ' -f1)
-got=$(timeout 60 socat -t 30 TCP:127.0.0.1:18080 - <"$SN_WORK/big" | sha256sum | cut -d' ' -f1)
+want=$(sn_sha256 <"$SN_WORK/big")
+got=$(timeout 60 socat -t 30 TCP:127.0.0.1:18080 - <"$SN_WORK/big" | sn_sha256)
 [ "$got" = "$want" ] || fail "32 MiB echo through the TCP forward differs"
 [ "$(stat_of "$ECHO" bytes_to_guest)" = $((32 << 20)) ] || fail "bytes_to_guest: $(stat_of "$ECHO" bytes_to_guest)"
 [ "$(stat_of "$ECHO" bytes_from_guest)" = $((32 << 20)) ] || fail "bytes_from_guest: $(stat_of "$ECHO" bytes_from_guest)"
@@ -272,7 +272,7 @@ read -r -t 30 line <&"${UDPC[0]}" && [ "$line" = echo:first ] || fail "--udp-tim
 # (opened: counted in connections_total; whether it is still open depends
 # on how long this check takes, as the flow may idle out after 1 s)
 [ "$(stat_of "$UDP2" connections_total)" = 1 ] || fail "--udp-timeout: flows opened: $(stat_of "$UDP2" connections_total), not 1"
-wait_for sh -c "[ \"\$(printf '%s' '{\"execute\":\"get_stats\"}' | timeout 5 ncat -U '$SN_API' |
+wait_for sh -c "[ \"\$(printf '%s' '{\"execute\":\"get_stats\"}' | timeout 5 socat -t 5 - 'UNIX-CONNECT:$SN_API' |
 	jq '.return.entries[] | select(.id == $UDP2) | .connections_open')\" = 0 ]" ||
 	fail "--udp-timeout=1: the idle flow is still open after 30 s"
 echo second >&"${UDPC[1]}"

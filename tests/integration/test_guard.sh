@@ -161,7 +161,7 @@ s.sendto(open(sys.argv[1], "rb").read(), ("10.0.2.2", int(sys.argv[2])))' "$1" "
 check_dgram() {
 	local file="$SN_WORK/dgram.$1" want i
 	head -c "$1" /dev/urandom >"$file"
-	want=$(sha256sum <"$file" | cut -d' ' -f1)
+	want=$(sn_sha256 <"$file")
 	for i in 1 2 3; do
 		send_dgram "$file" "$2" || fail "sending $1 bytes from the guest failed"
 		wait_for test -e "$3/$want" && break

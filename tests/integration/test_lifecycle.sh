@@ -35,7 +35,7 @@ read_ready() {
 
 # api_answers: does the API socket at $SN_API answer list_hostfwd (in 30 s)?
 api_answers() {
-	printf '%s' '{"execute": "list_hostfwd"}' | timeout 30 ncat -U "$SN_API" |
+	printf '%s' '{"execute": "list_hostfwd"}' | timeout 30 socat -t 30 - "UNIX-CONNECT:$SN_API" |
 		grep -q '"entries"'
 }
 

@@ -7,7 +7,7 @@ sn_sandbox "$@"
 
 MIB=16
 head -c ${MIB}M /dev/urandom >"$SN_WORK/data"
-SUM=$(sha256sum <"$SN_WORK/data")
+SUM=$(sn_sha256 <"$SN_WORK/data")
 
 # tx_frames, rx_frames: frames the guest has handed tap0 so far, and taken from it
 tx_frames() { nsx awk -F"[: ]+" '$2 == "tap0" { print $12 }' /proc/net/dev; }
@@ -37,7 +37,7 @@ transfer() {
 	sn_wait_exit "$l" 30
 	FRAMES=$(($($count) - before))
 	[ "$SN_RC" = 0 ] || fail "$how: host side exit status $SN_RC"
-	[ "$(sha256sum <"$file")" = "$SUM" ] || fail "$how: got $(stat -c %s "$file") bytes with another sha256"
+	[ "$(sn_sha256 <"$file")" = "$SUM" ] || fail "$how: got $(stat -c %s "$file") bytes with another sha256"
 	ok "$how: $MIB MiB byte-exact in $FRAMES frames"
 }
 
@@ -45,8 +45,8 @@ transfer() {
 udp_echo() {
 	local how=$1 want got
 	head -c "$2" /dev/urandom >"$SN_WORK/dgram"
-	want=$(sha256sum <"$SN_WORK/dgram")
-	got=$(nsx timeout 60 python3 "$UDPPEER" send --whole "$3" "$4" <"$SN_WORK/dgram" | sha256sum)
+	want=$(sn_sha256 <"$SN_WORK/dgram")
+	got=$(nsx timeout 60 python3 "$UDPPEER" send --whole "$3" "$4" <"$SN_WORK/dgram" | sn_sha256)
 	[ "$got" = "$want" ] || fail "$how: a $2-byte datagram did not come back byte-exact"
 	ok "$how: $2-byte datagram echoed byte-exact"
 }

@@ -30,7 +30,7 @@ stats=$(api '{"execute":"get_stats"}')
 ok "$N connections held at once through one forward, each echoed byte-exact ($stats)"
 
 # They close; the daemon drops them all and keeps serving.
-wait_for sh -c "[ \"\$(printf '%s' '{\"execute\":\"get_stats\"}' | timeout 5 ncat -U '$SN_API' | jq .return.entries[0].connections_open)\" = 0 ]" ||
+wait_for sh -c "[ \"\$(printf '%s' '{\"execute\":\"get_stats\"}' | timeout 5 socat -t 5 - 'UNIX-CONNECT:$SN_API' | jq .return.entries[0].connections_open)\" = 0 ]" ||
 	fail "connections still open after the clients left: $(api '{"execute":"get_stats"}')"
 [ "$(echo hi | timeout 60 socat -t 30 - TCP:127.0.0.1:17000)" = hi ] || fail "no echo after the storm"
 fds=$(ls /proc/"$SN_PID"/fd | wc -l)

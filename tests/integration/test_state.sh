@@ -93,7 +93,7 @@ ok "adds and a removal are in the state file as they are acknowledged: $(ids)"
 # --- SIGKILL in the middle of a transfer, and a restart
 # /dev/zero both ways: socat sends zeros and throws the echo away
 bg timeout 90 socat /dev/zero TCP:127.0.0.1:18080
-wait_for sh -c "[ \$(printf '%s' '{\"execute\":\"get_stats\"}' | timeout 5 ncat -U '$SN_API' |
+wait_for sh -c "[ \$(printf '%s' '{\"execute\":\"get_stats\"}' | timeout 5 socat -t 5 - 'UNIX-CONNECT:$SN_API' |
 	jq '.return.entries[] | select(.id == $T) | .bytes_from_guest') -ge 4194304 ]" ||
 	fail "the transfer through 127.0.0.1:18080 did not get going"
 restart

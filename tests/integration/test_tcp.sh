@@ -51,7 +51,7 @@ data() {
 	DATA=$SN_WORK/data.$1
 	if [ ! -e "$DATA" ]; then
 		head -c "${1}M" /dev/urandom >"$DATA"
-		sha256sum <"$DATA" | cut -d' ' -f1 >"$DATA.sum"
+		sn_sha256 <"$DATA" >"$DATA.sum"
 	fi
 	SUM=$(cat "$DATA.sum")
 }
@@ -61,7 +61,7 @@ data() {
 upload() {
 	local how=$1 mib=$2 listen=$3 connect=$4 port=$5 l g got
 	data "$mib"
-	{ socat -u "$listen" - | sha256sum | cut -d' ' -f1 >"$SN_WORK/up.sum"; } &
+	{ socat -u "$listen" - | sn_sha256 >"$SN_WORK/up.sum"; } &
 	l=$!
 	SN_PIDS+=("$l")
 	wait_for listening "$port" || fail "$how: the upload's listener did not start"
@@ -83,7 +83,7 @@ download() {
 	l=$!
 	SN_PIDS+=("$l")
 	wait_for listening "$port" || fail "$how: the download's listener did not start"
-	{ nsx timeout 90 socat -u "$connect" - | sha256sum | cut -d' ' -f1 >"$SN_WORK/down.sum"; } &
+	{ nsx timeout 90 socat -u "$connect" - | sn_sha256 >"$SN_WORK/down.sum"; } &
 	g=$!
 	SN_PIDS+=("$g")
 	wait_long 60 gone "$g" || fail "$how: the download stalled: $(sockets "$port")"

@@ -37,7 +37,7 @@ ok "UDP echo round trip via 10.0.2.2"
 
 # 32 MiB container -> host
 head -c 32M /dev/urandom >"$SN_WORK/data"
-sum=$(sha256sum <"$SN_WORK/data")
+sum=$(sn_sha256 <"$SN_WORK/data")
 socat -u TCP-LISTEN:7003,bind=127.0.0.1,reuseaddr "CREATE:$SN_WORK/up" &
 L=$!
 SN_PIDS+=($L)
@@ -46,7 +46,7 @@ nsx timeout 30 socat -u "OPEN:$SN_WORK/data" TCP:10.0.2.2:7003 || fail "upload t
 sn_wait_exit "$L" 20
 [ "$SN_RC" = 0 ] || fail "upload listener exit status $SN_RC"
 [ "$(stat -c %s "$SN_WORK/up")" = $((32 << 20)) ] || fail "upload: got $(stat -c %s "$SN_WORK/up") bytes, not 32 MiB"
-[ "$(sha256sum <"$SN_WORK/up")" = "$sum" ] || fail "upload: sha256 differs"
+[ "$(sn_sha256 <"$SN_WORK/up")" = "$sum" ] || fail "upload: sha256 differs"
 ok "32 MiB container -> host byte-exact"
 
 # 32 MiB host -> container
@@ -58,7 +58,7 @@ nsx timeout 30 socat -u TCP:10.0.2.2:7004 "CREATE:$SN_WORK/down" || fail "downlo
 sn_wait_exit "$L" 20
 [ "$SN_RC" = 0 ] || fail "download sender exit status $SN_RC"
 [ "$(stat -c %s "$SN_WORK/down")" = $((32 << 20)) ] || fail "download: got $(stat -c %s "$SN_WORK/down") bytes, not 32 MiB"
-[ "$(sha256sum <"$SN_WORK/down")" = "$sum" ] || fail "download: sha256 differs"
+[ "$(sn_sha256 <"$SN_WORK/down")" = "$sum" ] || fail "download: sha256 differs"
 ok "32 MiB host -> container byte-exact"
 rm -f "$SN_WORK/data" "$SN_WORK/up" "$SN_WORK/down"
 

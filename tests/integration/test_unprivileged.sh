@@ -10,6 +10,8 @@ sn_setup_host_tools
 SN_WORK=$(mktemp -d /tmp/sntest.XXXXXX)
 chmod 755 "$SN_WORK"
 trap sn_cleanup EXIT
+sn_python_first
+sn_user_lock
 SN_LOG="$SN_WORK/slirpnetd.log"
 U="$SN_WORK/u"
 mkdir "$U"

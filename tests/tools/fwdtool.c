@@ -217,6 +217,16 @@ static int storm_wait_up(struct sconn *cs, int n, int ep)
 	return up;
 }
 
+/* storm_step() - storm_io() on a connection not done yet
+ * Return: 1 if that finished it, 0 if not (or if it was done before) */
+static int storm_step(struct sconn *c, int i, size_t bytes)
+{
+	if (c->done)
+		return 0;
+	storm_io(c, i, bytes);
+	return c->done;
+}
+
 static int storm(const char *addr, int port, int n, size_t bytes)
 {
 	struct sconn *cs = calloc((size_t)n, sizeof(*cs));
@@ -228,28 +238,20 @@ static int storm(const char *addr, int port, int n, size_t bytes)
 	up = storm_wait_up(cs, n, ep);
 	printf("connected %d\n", up);
 	fflush(stdout);
-	/* All are open at once now; each sends and checks its echo. */
+	/* All are open at once now; each sends and checks its echo. Every
+	 * call that finishes a connection counts it, wherever it is made. */
 	for (int i = 0; i < n; i++)
-		if (!cs[i].done)
-			storm_io(&cs[i], i, bytes);
-		else
-			left--;
+		left -= cs[i].done || storm_step(&cs[i], i, bytes);
 	end = time(NULL) + 120;
 	while (left > 0 && time(NULL) < end) {
 		int k = epoll_wait(ep, evs, 512, 1000);
 
-		for (int j = 0; j < k; j++) {
-			int i = (int)evs[j].data.u32;
-
-			if (cs[i].done)
-				continue;
-			storm_io(&cs[i], i, bytes);
-			if (cs[i].done)
-				left--;
-		}
+		for (int j = 0; j < k; j++)
+			left -= storm_step(&cs[evs[j].data.u32],
+					   (int)evs[j].data.u32, bytes);
 		for (int i = 0; i < n; i++) /* writes left after EAGAIN */
-			if (!cs[i].done && cs[i].sent < bytes)
-				storm_io(&cs[i], i, bytes);
+			if (cs[i].sent < bytes)
+				left -= storm_step(&cs[i], i, bytes);
 	}
 	for (int i = 0; i < n; i++)
 		ok += cs[i].done && !cs[i].bad && cs[i].got == bytes;
