@@ -46,18 +46,22 @@ struct sn_tcp_config {
 		    * guest go as 64 KiB segmentation frames, checksum left
 		    * to the guest's kernel */
 	/* tests only (SN_TEST_KNOBS builds) */
-	unsigned int drop_every; /* drop every Nth data frame to the guest */
-	bool no_peek_off;	 /* act as on a kernel without SO_PEEK_OFF */
+	unsigned int drop_every;    /* drop every Nth data frame to the guest */
+	unsigned int reorder_every; /* take every Nth data frame from the
+				     * guest after the frame that follows */
+	bool no_peek_off;	    /* act as on a kernel without SO_PEEK_OFF */
 };
 
 /* Counters since start-up, reported by get_info. */
 struct sn_tcp_stats {
-	uint64_t open;	      /* connections now */
-	uint64_t total;	      /* connections ever accepted from the guest */
-	uint64_t refused;     /* connect() failed: RST to the guest */
-	uint64_t resets;      /* other RSTs, either way */
-	uint64_t retransmits; /* go-back-N retransmissions to the guest */
-	uint64_t table_full;  /* SYNs refused at a cap */
+	uint64_t open;	       /* connections now */
+	uint64_t total;	       /* connections ever accepted from the guest */
+	uint64_t refused;      /* connect() failed: RST to the guest */
+	uint64_t resets;       /* other RSTs, either way */
+	uint64_t retransmits;  /* go-back-N retransmissions to the guest */
+	uint64_t table_full;   /* SYNs refused at a cap */
+	uint64_t out_of_order; /* segments past a gap held until it filled */
+	uint64_t out_of_order_dropped; /* not held: past SN_TCPOOO_*MAX */
 };
 
 struct sn_fwd_stats;

@@ -412,6 +412,9 @@ static void add_tcp_info(JsonBuilder *b, const struct sn_tcp_stats *t)
 	sn_json_add_int(b, "resets", (gint64)t->resets);
 	sn_json_add_int(b, "retransmits", (gint64)t->retransmits);
 	sn_json_add_int(b, "table_full", (gint64)t->table_full);
+	sn_json_add_int(b, "out_of_order", (gint64)t->out_of_order);
+	sn_json_add_int(b, "out_of_order_dropped",
+			(gint64)t->out_of_order_dropped);
 	json_builder_end_object(b);
 }
 

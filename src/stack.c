@@ -678,6 +678,11 @@ static bool tcp_start(struct sn_stack *s, const struct sn_config *cfg,
 					   : "0",
 	    NULL, 10);
 	tc.no_peek_off = g_getenv("SN_TEST_NO_PEEK_OFF") != NULL;
+	tc.reorder_every = (unsigned int)g_ascii_strtoull(
+	    g_getenv("SN_TEST_REORDER_EVERY")
+		? g_getenv("SN_TEST_REORDER_EVERY")
+		: "0",
+	    NULL, 10);
 #endif
 	if (cfg->tcp_slirp)
 		return true;

@@ -16,6 +16,7 @@
 #include "fastfwd.h"
 #include "log.h"
 #include "tcp.h"
+#include "tcpooo.h"
 #include "tcpseg.h"
 
 /*
@@ -42,11 +43,16 @@
  * - Guest -> socket. An in-order segment's data is written to the socket
  *   at once, with one send() whatever its size (the guest's 64 KiB TSO
  *   frames too). Only what send() took is acknowledged, so what the socket
- *   refused is retransmitted by the guest; a segment past a gap or an old
- *   one is answered with an ACK (duplicate ACKs make the guest retransmit
- *   fast). The window advertised is the socket's free send buffer
- *   (SO_MEMINFO), but at least the window of the socket's peer
- *   (TCP_INFO) while the socket takes everything (see sock_wnd()),
+ *   refused is retransmitted by the guest; an old segment is answered
+ *   with an ACK. A segment past a gap (frames reordered on the guest's
+ *   way to the tap, or one lost) is held in the connection's out-of-order
+ *   queue (tcpooo.c) and written once the gap is filled; each brings a
+ *   pure duplicate ACK at the flush while the gap stays open, all with
+ *   the same window, so that the guest, which has neither SACK nor
+ *   timestamps here, retransmits what is missing at once and not after
+ *   a timeout that doubles. The window advertised is the socket's free
+ *   send buffer (SO_MEMINFO), but at least the window of the socket's
+ *   peer (TCP_INFO) while the socket takes everything (see sock_wnd()),
  *   scaled if negotiated. ACKs are sent once a batch, one a
  *   connection, at the flush; data the socket took whole is acknowledged
  *   at once only every second full segment (the guest's 64 KiB frames
@@ -105,7 +111,9 @@
  *   not established yet (connecting, or waiting for the guest's ACK of the
  *   SYN-ACK: what a SYN flood makes); past either a SYN gets an RST and a
  * rate-limited warning. Nothing else grows with the guest's input: the scratch
- * buffer is one SN_TCP_PEEK_MAX for all connections.
+ * buffer is one SN_TCP_PEEK_MAX for all connections, and the out-of-order
+ * queues hold at most SN_TCPOOO_CONN_MAX bytes a connection and
+ * SN_TCPOOO_MAX in all (past either, a segment is dropped and sent again).
  */
 
 #define TICK_SWEEP_MS	 (60 * 1000)
@@ -114,6 +122,7 @@
 #define WS_TO_GUEST	 7 /* 8 MiB windows and more */
 #define MSS_DEFAULT	 536
 #define DUP_ACKS	 3
+#define DUPS_MAX	 8 /* duplicate ACKs for segments past a gap, a flush */
 #define WWATCH_MAX_MS	 256
 #define DISCARD_MAX	 (4 * SN_TCP_PEEK_MAX)
 #define GSO_PAYLOAD_MAX4 (65535 - 20 - 20)
@@ -140,6 +149,7 @@ enum {
 	F_SOCK_HUP = 1 << 3,   /* the peer's end of file is in the socket */
 	F_SOCK_DRY = 1 << 4,   /* the last peek found all there was: no new
 				* one until the socket reports input */
+	F_UNHELD = 1 << 5,     /* a segment past a gap could not be held */
 };
 
 /* A doubly linked list node; a list is a node of its own (empty: itself). */
@@ -164,6 +174,7 @@ struct conn {
 	uint8_t events, flags;
 	uint8_t ws_from_guest, ws_to_guest;
 	uint8_t retries, dupacks, probes;
+	uint8_t dups; /* segments past a gap this batch: duplicate ACKs owed */
 	uint16_t mss; /* segment payload to the guest */
 	uint32_t seq_init_to_guest;
 	uint32_t seq_to_guest;	     /* next sequence number to the guest */
@@ -183,6 +194,7 @@ struct conn {
 	gint64 delack_ms;	  /* when the held-back ACK is due */
 	struct sn_fwd_stats *fst; /* a forward's counters (a reference of
 				   * g_atomic_rc_box), or NULL */
+	struct sn_tcpooo ooo;	  /* the guest's segments past a gap */
 	struct conn_key key;
 	struct sn_tcpseg_tmpl tmpl;
 };
@@ -200,7 +212,12 @@ struct sn_tcp {
 	gint64 next_wwatch_ms, wwatch_ms; /* window watch: next, interval */
 	bool no_peek_off; /* the kernel has no SO_PEEK_OFF for TCP */
 	unsigned int drop_count;
+	unsigned int reorder_count; /* tests: cfg.reorder_every */
+	uint8_t *late;		    /* tests: the frame held back, or NULL */
+	size_t late_len;
+	bool late_now; /* tests: that frame is being taken */
 	struct sn_tcp_stats stats;
+	struct sn_tcpooo_pool ooo; /* what all connections' queues hold */
 	uint8_t gw_mac[6]; /* libslirp's: 52:55 and the gateway's address */
 	struct sn_ratelimit rl_full, rl_sock;
 	uint8_t *scratch; /* SN_TCP_PEEK_MAX, on first use */
@@ -454,6 +471,23 @@ static void send_flags(struct sn_tcp *t, struct conn *c, uint8_t flags,
 	acked(c, o.ack);
 }
 
+/* send_acks() - @n identical ACKs: duplicates count only if the window
+ * does not change */
+static void send_acks(struct sn_tcp *t, struct conn *c, unsigned int n)
+{
+	struct sn_tcpseg_out o = {
+		.seq = c->seq_to_guest,
+		.ack = c->seq_from_guest,
+		.flags = SN_TH_ACK,
+		.ws = -1,
+	};
+
+	o.win = (uint16_t)(sock_wnd(t, c) >> c->ws_to_guest);
+	while (n--)
+		send_frame(t, c, &o);
+	acked(c, o.ack);
+}
+
 /* send_syn() - our SYN-ACK, or a forward's SYN, again on a retransmission */
 static void send_syn(struct sn_tcp *t, struct conn *c)
 {
@@ -512,13 +546,15 @@ static uint32_t unreleased(const struct conn *c)
 static void conn_free(struct sn_tcp *t, struct conn *c, bool rst_peer)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	uint32_t n = unreleased(c);
 
 	if (rst_peer)
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	else if (unreleased(c)) /* its ACK came in this batch: without this
-				 * read, close() would reset the peer */
-		recv(c->fd, NULL, unreleased(c), MSG_TRUNC | MSG_DONTWAIT);
+	else if (n) /* its ACK came in this batch: without this read,
+		     * close() would reset the peer */
+		recv(c->fd, NULL, n, MSG_TRUNC | MSG_DONTWAIT);
 	close(c->fd);
+	sn_tcpooo_clear(&t->ooo, &c->ooo);
 	disarm(c);
 	if (node_linked(&c->delack))
 		node_del(&c->delack);
@@ -918,25 +954,24 @@ static bool conn_ack(struct sn_tcp *t, struct conn *c,
 	return true;
 }
 
-/* conn_data() - @seg's data and FIN to the socket; false if @c was freed */
-static bool conn_data(struct sn_tcp *t, struct conn *c, struct sn_tcpseg *seg)
+/*
+ * to_sock() - @seg's data, trimmed to start at the next byte expected, and
+ * its FIN to the socket
+ *
+ * Return: 1 if the socket took it all, 0 if less (the ACK says what), -1
+ * if @c was freed
+ */
+static int to_sock(struct sn_tcp *t, struct conn *c,
+		   const struct sn_tcpseg *seg)
 {
-	ssize_t n = 0;
+	ssize_t n;
 
-	if (c->events & C_GUEST_FIN) {
-		pend(t, c, F_ACK_NOW); /* nothing comes after a FIN: say so */
-		return true;
-	}
-	if (sn_tcpseg_trim(seg, c->seq_from_guest, 1u << 30) != SN_TCPSEG_NEW) {
-		pend(t, c, F_ACK_NOW); /* a gap or a repeat: say where */
-		return true;
-	}
 	if (seg->dlen) {
 		n = send(c->fd, seg->data, seg->dlen,
 			 MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0 && errno != EAGAIN) {
 			sock_failed(t, c, errno);
-			return false;
+			return -1;
 		}
 		n = MAX(n, 0);
 		if (c->fst)
@@ -946,13 +981,82 @@ static bool conn_data(struct sn_tcp *t, struct conn *c, struct sn_tcpseg *seg)
 		if ((size_t)n < seg->dlen) {
 			c->room = 0; /* ask again */
 			pend(t, c, F_ACK_NOW | F_WAIT_SPACE);
-			return true;
+			return 0;
 		}
 	}
 	if (seg->flags & SN_TH_FIN) {
 		shutdown(c->fd, SHUT_WR);
 		c->seq_from_guest++;
 		c->events |= C_GUEST_FIN;
+	}
+	return 1;
+}
+
+/* past_gap() - @seg starts past the next byte expected: held if it can
+ * be, and a duplicate ACK owed at the flush (the guest's fast retransmit
+ * of what is missing) */
+static void past_gap(struct sn_tcp *t, struct conn *c,
+		     const struct sn_tcpseg *seg)
+{
+	if (!sn_tcpooo_hold(&t->ooo, &c->ooo, seg, c->seq_from_guest))
+		c->flags |= F_UNHELD;
+	t->stats.out_of_order = t->ooo.held;
+	t->stats.out_of_order_dropped = t->ooo.refused;
+	if (c->dups < DUPS_MAX)
+		c->dups++;
+	pend(t, c, F_ACK_NOW);
+}
+
+/* held_to_sock() - the held segments that the data just written reached;
+ * the duplicate ACKs are not owed once the gap is closed */
+static int held_to_sock(struct sn_tcp *t, struct conn *c, struct sn_tcpseg *seg)
+{
+	int r = 1;
+
+	while (!(c->events & C_GUEST_FIN) &&
+	       sn_tcpooo_next(&t->ooo, &c->ooo, c->seq_from_guest, seg)) {
+		if (sn_tcpseg_trim(seg, c->seq_from_guest, 1u << 30) ==
+		    SN_TCPSEG_NEW)
+			r = to_sock(t, c, seg);
+		if (r <= 0)
+			return r; /* a part taken stays held, cut next time */
+		sn_tcpooo_pop(&t->ooo, &c->ooo);
+	}
+	if (!c->ooo.head && !(c->flags & F_UNHELD))
+		c->dups = 0;
+	return r;
+}
+
+/* conn_data() - @seg's data and FIN to the socket, and what it let through
+ * of the held segments; false if @c was freed */
+static bool conn_data(struct sn_tcp *t, struct conn *c, struct sn_tcpseg *seg)
+{
+	bool filled;
+	int r;
+
+	if (c->events & C_GUEST_FIN) {
+		pend(t, c, F_ACK_NOW); /* nothing comes after a FIN: say so */
+		return true;
+	}
+	switch (sn_tcpseg_trim(seg, c->seq_from_guest, 1u << 30)) {
+	case SN_TCPSEG_FUTURE:
+		past_gap(t, c, seg);
+		return true;
+	case SN_TCPSEG_OLD:
+		pend(t, c, F_ACK_NOW); /* a repeat: say where we are */
+		return true;
+	case SN_TCPSEG_NEW:
+		break;
+	}
+	filled = c->ooo.head != NULL;
+	r = to_sock(t, c, seg);
+	if (r > 0)
+		r = held_to_sock(t, c, seg);
+	if (r <= 0)
+		return r == 0;
+	if (filled) { /* at once, as RFC 5681, 4.2 asks */
+		pend(t, c, F_ACK_NOW);
+		return true;
 	}
 	if (c->seq_from_guest - c->seq_acked_to_guest >= 2u * c->mss)
 		pend(t, c, F_ACK_NOW);
@@ -1070,6 +1174,33 @@ static void conn_segment(struct sn_tcp *t, struct conn *c,
 		pend(t, c, F_ACK_NOW); /* a keep-alive or window probe */
 }
 
+/* hold_back() - (tests) keep every cfg.reorder_every'th data segment's
+ * frame, to take it after the next frame of the batch: the guest's frames
+ * reordered */
+static bool hold_back(struct sn_tcp *t, const struct sn_ip *ip,
+		      const struct sn_tcpseg *seg)
+{
+	if (!seg->dlen || t->late || t->late_now ||
+	    ++t->reorder_count % t->cfg.reorder_every)
+		return false;
+	t->late = g_memdup2(ip->frame, ip->len);
+	t->late_len = ip->len;
+	return true;
+}
+
+/* late_frame() - (tests) the frame hold_back() kept, now */
+static void late_frame(struct sn_tcp *t)
+{
+	g_autofree uint8_t *f = t->late;
+	struct sn_ip ip;
+
+	t->late = NULL;
+	t->late_now = true;
+	sn_ip_parse(f, t->late_len, &ip);
+	sn_tcp_input(t, &ip);
+	t->late_now = false;
+}
+
 /* sn_tcp_input() - sort: the engine's segments, new SYNs it takes, the
  * rest to libslirp */
 bool sn_tcp_input(struct sn_tcp *t, const struct sn_ip *ip)
@@ -1097,7 +1228,11 @@ bool sn_tcp_input(struct sn_tcp *t, const struct sn_ip *ip)
 		c = NULL;
 	}
 	if (c) {
+		if (t->cfg.reorder_every && hold_back(t, ip, &seg))
+			return true;
 		conn_segment(t, c, &seg);
+		if (t->late && !t->late_now)
+			late_frame(t);
 		return true;
 	}
 	if ((seg.flags & (SN_TH_SYN | SN_TH_ACK | SN_TH_RST | SN_TH_FIN)) !=
@@ -1242,22 +1377,27 @@ static int to_guest(struct sn_tcp *t, struct conn *c)
 /* flush_one() - @c's data, then the ACK it owes if no segment carried it */
 static void flush_one(struct sn_tcp *t, struct conn *c)
 {
-	int sent, i;
+	unsigned int acks = 0;
+	int sent;
 
 	if (!release(t, c))
 		return;
 	sent = to_guest(t, c);
 	if (sent < 0)
 		return;
-	if ((c->flags & F_ACK_NOW) && !sent && (c->events & C_ESTABLISHED)) {
-		send_flags(t, c, SN_TH_ACK, c->seq_to_guest);
+	if ((c->flags & F_ACK_NOW) && !sent) {
 		/* the guest sent what the socket could not take: three
 		 * duplicates make it send that again at once */
-		for (i = 0; (c->flags & F_DUP_ACKS) && i < DUP_ACKS; i++)
-			send_flags(t, c, SN_TH_ACK, c->seq_to_guest);
+		acks = 1 + ((c->flags & F_DUP_ACKS) ? DUP_ACKS : 0);
 		c->flags &= (uint8_t)~F_DUP_ACKS;
 	}
-	c->flags &= (uint8_t)~F_ACK_NOW;
+	/* one duplicate for each segment past a gap, as a receiver without
+	 * SACK sends them; data segments would not count as duplicates */
+	acks = MAX(acks, c->dups);
+	if (acks && (c->events & C_ESTABLISHED))
+		send_acks(t, c, acks);
+	c->dups = 0;
+	c->flags &= (uint8_t) ~(F_ACK_NOW | F_UNHELD);
 	if ((c->events & (C_GUEST_FIN | C_FIN_ACKED)) ==
 	    (C_GUEST_FIN | C_FIN_ACKED))
 		conn_free(t, c, false);
@@ -1268,6 +1408,8 @@ void sn_tcp_flush(struct sn_tcp *t)
 {
 	struct node *n;
 
+	if (t->late) /* (tests) no later frame in this batch */
+		late_frame(t);
 	while (node_linked(&t->pending)) {
 		n = t->pending.next;
 		node_del(n);
@@ -1520,6 +1662,7 @@ void sn_tcp_free(struct sn_tcp *t)
 		while (t->buckets[b])
 			conn_reset(t, t->buckets[b], true);
 	close(t->epfd);
+	g_free(t->late);
 	g_free(t->buckets);
 	g_free(t->scratch);
 	g_free(t->discard);

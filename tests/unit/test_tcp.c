@@ -36,6 +36,7 @@ static const uint8_t guest_mac[6] = { 0x02, 0x00, 0x0a, 0x00, 0x02, 0x64 };
 struct out {
 	uint8_t flags;
 	uint32_t seq, ack;
+	uint16_t win;
 	size_t dlen;
 	uint8_t data[64];
 };
@@ -80,6 +81,7 @@ static void tap(const struct iovec *iov, int iovcnt, void *opaque)
 	o->flags = seg.flags;
 	o->seq = seg.seq;
 	o->ack = seg.ack;
+	o->win = seg.win;
 	o->dlen = seg.dlen;
 	memcpy(o->data, seg.data, MIN(seg.dlen, sizeof(o->data)));
 }
@@ -317,6 +319,133 @@ static void echo(bool no_peek_off)
 	sn_tcp_free(t);
 	close(lfd);
 }
+
+/* A connection set up for a test: the engine, the listener, the accepted
+ * socket and the engine's ISN. */
+struct fx {
+	struct sn_tcp *t;
+	uint16_t port;
+	int lfd, afd;
+	uint32_t isn;
+};
+
+static void fx_up(struct fx *f)
+{
+	f->t = engine(false);
+	f->lfd = listener(&f->port);
+	f->isn = handshake(f->t, f->lfd, f->port, &f->afd, false);
+	pump(f->t, 0);
+}
+
+static void fx_down(struct fx *f)
+{
+	close(f->afd);
+	sn_tcp_free(f->t);
+	close(f->lfd);
+}
+
+/* sock_read() - what the peer has of the guest's data so far */
+static ssize_t sock_read(const struct fx *f, char *buf, size_t len)
+{
+	ssize_t n = recv(f->afd, buf, len - 1, MSG_DONTWAIT);
+
+	buf[MAX(n, 0)] = 0;
+	return n;
+}
+
+/* A segment past a gap is held, and written once the gap is filled, with
+ * an ACK of both at once; the gap brought one pure duplicate ACK. */
+START_TEST(reorder_held_then_written)
+{
+	struct fx f;
+	char buf[32];
+	unsigned int from;
+
+	fx_up(&f);
+	from = log_.n;
+	guest(f.t, f.port, SN_TH_ACK, GUEST_ISN + 5, f.isn + 1, "bbbb");
+	sn_tcp_flush(f.t);
+	ck_assert_uint_eq(log_.n, from + 1);
+	ck_assert_uint_eq(log_.f[from].flags, SN_TH_ACK);
+	ck_assert_uint_eq(log_.f[from].ack, GUEST_ISN + 1);
+	ck_assert_uint_eq(log_.f[from].dlen, 0);
+	ck_assert_int_eq(sock_read(&f, buf, sizeof(buf)), -1);
+	ck_assert_uint_eq(sn_tcp_stats(f.t)->out_of_order, 1);
+
+	from = log_.n;
+	guest(f.t, f.port, SN_TH_ACK, GUEST_ISN + 1, f.isn + 1, "aaaa");
+	sn_tcp_flush(f.t); /* at once: no delayed ACK for a filled gap */
+	ck_assert_uint_eq(log_.n, from + 1);
+	ck_assert_uint_eq(log_.f[from].ack, GUEST_ISN + 9);
+	ck_assert_int_eq(sock_read(&f, buf, sizeof(buf)), 8);
+	ck_assert_str_eq(buf, "aaaabbbb");
+	fx_down(&f);
+}
+END_TEST
+
+/* Each segment past the gap in a batch brings a duplicate ACK, all alike:
+ * no data, the same window, so that the guest counts three. */
+START_TEST(dup_ack_per_segment_past_gap)
+{
+	struct fx f;
+	unsigned int from, i;
+
+	fx_up(&f);
+	from = log_.n;
+	guest(f.t, f.port, SN_TH_ACK, GUEST_ISN + 5, f.isn + 1, "bbbb");
+	guest(f.t, f.port, SN_TH_ACK, GUEST_ISN + 9, f.isn + 1, "cccc");
+	guest(f.t, f.port, SN_TH_ACK, GUEST_ISN + 13, f.isn + 1, "dddd");
+	sn_tcp_flush(f.t);
+	ck_assert_uint_eq(log_.n, from + 3);
+	for (i = from; i < from + 3; i++) {
+		ck_assert_uint_eq(log_.f[i].flags, SN_TH_ACK);
+		ck_assert_uint_eq(log_.f[i].ack, GUEST_ISN + 1);
+		ck_assert_uint_eq(log_.f[i].dlen, 0);
+		ck_assert_uint_eq(log_.f[i].win, log_.f[from].win);
+	}
+	ck_assert_uint_eq(sn_tcp_stats(f.t)->out_of_order, 3);
+	fx_down(&f);
+}
+END_TEST
+
+/* A gap filled in the batch that opened it costs the guest nothing: one
+ * ACK of all of it, no duplicate. */
+START_TEST(gap_filled_in_batch)
+{
+	struct fx f;
+	char buf[32];
+	unsigned int from;
+
+	fx_up(&f);
+	from = log_.n;
+	guest(f.t, f.port, SN_TH_ACK, GUEST_ISN + 5, f.isn + 1, "bbbb");
+	guest(f.t, f.port, SN_TH_ACK, GUEST_ISN + 1, f.isn + 1, "aaaa");
+	sn_tcp_flush(f.t);
+	ck_assert_uint_eq(log_.n, from + 1);
+	ck_assert_uint_eq(log_.f[from].ack, GUEST_ISN + 9);
+	ck_assert_int_eq(sock_read(&f, buf, sizeof(buf)), 8);
+	ck_assert_str_eq(buf, "aaaabbbb");
+	fx_down(&f);
+}
+END_TEST
+
+/* A held FIN comes out after its data: the socket is shut for writing. */
+START_TEST(held_fin_after_data)
+{
+	struct fx f;
+	char buf[32];
+
+	fx_up(&f);
+	guest(f.t, f.port, SN_TH_ACK | SN_TH_FIN, GUEST_ISN + 5, f.isn + 1,
+	      "bb");
+	guest(f.t, f.port, SN_TH_ACK, GUEST_ISN + 1, f.isn + 1, "aaaa");
+	sn_tcp_flush(f.t);
+	ck_assert_uint_eq(log_.f[log_.n - 1].ack, GUEST_ISN + 8);
+	ck_assert_int_eq(recv(f.afd, buf, sizeof(buf), 0), 6);
+	ck_assert_int_eq(recv(f.afd, buf, sizeof(buf), 0), 0); /* its FIN */
+	fx_down(&f);
+}
+END_TEST
 
 START_TEST(echo_peek_off)
 {
@@ -778,6 +907,10 @@ static Suite *tcp_suite(void)
 	tcase_add_test(tc, ack_every_second_segment);
 	tcase_add_test(tc, fin_follows_last_data);
 	tcase_add_test(tc, close_in_the_batch_of_the_ack);
+	tcase_add_test(tc, reorder_held_then_written);
+	tcase_add_test(tc, dup_ack_per_segment_past_gap);
+	tcase_add_test(tc, gap_filled_in_batch);
+	tcase_add_test(tc, held_fin_after_data);
 	suite_add_tcase(s, tc);
 	return s;
 }
