@@ -347,26 +347,19 @@ done
 echo "ci-extra: the fuzzers, built beside the lanes (clang, $FUZZ_BUILD)"
 if wait "${lane_pid[fuzz-build]}"; then
 	echo "ci-extra: fuzzing, ${FUZZ_SECONDS} s each, all at once"
-	fuzz_run api -dict=tests/fuzz/api.dict -max_len=4200 &
-	api_pid=$!
-	fuzz_run cli -max_len=1024 &
-	cli_pid=$!
-	fuzz_run tap -max_len=70000 &
-	tap_pid=$!
-	fuzz_run tcp -max_len=70000 &
-	tcp_pid=$!
-	rc=0
-	wait "$api_pid" || rc=$?
-	fuzz_report api "$rc"
-	rc=0
-	wait "$cli_pid" || rc=$?
-	fuzz_report cli "$rc"
-	rc=0
-	wait "$tap_pid" || rc=$?
-	fuzz_report tap "$rc"
-	rc=0
-	wait "$tcp_pid" || rc=$?
-	fuzz_report tcp "$rc"
+	declare -A fuzz_args=([api]="-dict=tests/fuzz/api.dict -max_len=4200"
+		[cli]="-max_len=1024" [tap]="-max_len=70000" [tcp]="-max_len=70000")
+	declare -A fuzz_pid
+	for f in api cli tap tcp; do
+		# shellcheck disable=SC2086 # the arguments, split
+		fuzz_run "$f" ${fuzz_args[$f]} &
+		fuzz_pid[$f]=$!
+	done
+	for f in api cli tap tcp; do
+		rc=0
+		wait "${fuzz_pid[$f]}" || rc=$?
+		fuzz_report "$f" "$rc"
+	done
 else
 	cat "$work/fuzz-build.log"
 	flunk "the fuzzers did not build (clang and libclang-rt-14-dev?)"
