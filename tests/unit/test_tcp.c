@@ -353,6 +353,23 @@ static ssize_t sock_read(const struct fx *f, char *buf, size_t len)
 	return n;
 }
 
+/* pump_sockets() - the socket's events only, until a frame with @flags
+ * comes from @from on (at most 20 s): no timer runs, so no retransmission
+ * or held-back ACK counts, however long this takes */
+static const struct out *pump_sockets(struct sn_tcp *t, unsigned int from,
+				      uint8_t flags)
+{
+	struct pollfd p = { .fd = sn_tcp_fd(t), .events = POLLIN };
+	int i;
+
+	for (i = 0; i < 20 && !find(from, flags); i++) {
+		poll(&p, 1, 1000);
+		sn_tcp_sock_events(t);
+		sn_tcp_flush(t);
+	}
+	return find(from, flags);
+}
+
 /* A segment past a gap is held, and written once the gap is filled, with
  * an ACK of both at once; the gap brought one pure duplicate ACK. */
 START_TEST(reorder_held_then_written)
@@ -486,73 +503,56 @@ static uint64_t tcpext(const char *name)
  * to the guest for the round trip */
 START_TEST(ack_rides_answer)
 {
-	struct sn_tcp *t = engine(false);
-	struct pollfd p = { .fd = sn_tcp_fd(t), .events = POLLIN };
-	uint16_t port;
-	int lfd = listener(&port), afd, i;
+	struct fx f;
 	char buf[16] = { 0 };
 	const struct out *o;
 	unsigned int from;
-	uint32_t isn;
 
-	isn = handshake(t, lfd, port, &afd, false);
-	pump(t, 0);
+	fx_up(&f);
 	from = log_.n;
-	guest(t, port, SN_TH_ACK | SN_TH_PSH, GUEST_ISN + 1, isn + 1, "ping");
-	sn_tcp_flush(t);
-	ck_assert_int_eq(recv(afd, buf, sizeof(buf), 0), 4);
+	guest(f.t, f.port, SN_TH_ACK | SN_TH_PSH, GUEST_ISN + 1, f.isn + 1,
+	      "ping");
+	sn_tcp_flush(f.t);
+	ck_assert_int_eq(recv(f.afd, buf, sizeof(buf), 0), 4);
 	ck_assert_uint_eq(log_.n, from); /* no ACK of its own */
-	ck_assert_int_eq(send(afd, "pong!", 5, 0), 5);
-	/* the socket's events only: the held-back ACK's time is not the
-	 * question here, however long this takes */
-	for (i = 0; i < 20 && !find(from, SN_TH_PSH); i++) {
-		poll(&p, 1, 1000);
-		sn_tcp_sock_events(t);
-		sn_tcp_flush(t);
-	}
+	ck_assert_int_eq(send(f.afd, "pong!", 5, 0), 5);
+	pump_sockets(f.t, from, SN_TH_PSH);
 	ck_assert_uint_eq(log_.n, from + 1);
 	o = &log_.f[from];
 	ck_assert_uint_eq(o->flags, SN_TH_ACK | SN_TH_PSH);
 	ck_assert_uint_eq(o->ack, GUEST_ISN + 5);
 	ck_assert_mem_eq(o->data, "pong!", 5);
-	close(afd);
-	sn_tcp_free(t);
-	close(lfd);
+	fx_down(&f);
 }
 END_TEST
 
 /* Unanswered, the ACK goes on its own once SN_TCP_DELACK_MS is over */
 START_TEST(ack_delayed_alone)
 {
-	struct sn_tcp *t = engine(false);
-	uint16_t port;
-	int lfd = listener(&port), afd;
+	struct fx f;
 	char buf[16] = { 0 };
 	unsigned int from;
 	gint64 now;
-	uint32_t isn;
 
-	isn = handshake(t, lfd, port, &afd, false);
-	pump(t, 0);
+	fx_up(&f);
 	from = log_.n;
-	guest(t, port, SN_TH_ACK | SN_TH_PSH, GUEST_ISN + 1, isn + 1, "ping");
+	guest(f.t, f.port, SN_TH_ACK | SN_TH_PSH, GUEST_ISN + 1, f.isn + 1,
+	      "ping");
 	now = g_get_monotonic_time() / 1000;
-	ck_assert_int_le(sn_tcp_timeout_ms(t, now), SN_TCP_DELACK_MS);
-	sn_tcp_flush(t);
+	ck_assert_int_le(sn_tcp_timeout_ms(f.t, now), SN_TCP_DELACK_MS);
+	sn_tcp_flush(f.t);
 	ck_assert_uint_eq(log_.n, from);
-	ck_assert_int_eq(recv(afd, buf, sizeof(buf), 0), 4);
-	sn_tcp_timers(t, now + SN_TCP_DELACK_MS);
-	sn_tcp_flush(t);
+	ck_assert_int_eq(recv(f.afd, buf, sizeof(buf), 0), 4);
+	sn_tcp_timers(f.t, now + SN_TCP_DELACK_MS);
+	sn_tcp_flush(f.t);
 	ck_assert_uint_eq(log_.n, from + 1);
 	ck_assert_uint_eq(log_.f[from].flags, SN_TH_ACK);
 	ck_assert_uint_eq(log_.f[from].ack, GUEST_ISN + 5);
 	ck_assert_uint_eq(log_.f[from].dlen, 0);
 	/* and nothing more is due: what is left is the minute's sweep */
-	ck_assert_int_gt(sn_tcp_timeout_ms(t, now + SN_TCP_DELACK_MS),
+	ck_assert_int_gt(sn_tcp_timeout_ms(f.t, now + SN_TCP_DELACK_MS),
 			 50 * 1000);
-	close(afd);
-	sn_tcp_free(t);
-	close(lfd);
+	fx_down(&f);
 }
 END_TEST
 
@@ -560,28 +560,22 @@ END_TEST
  * 536 here: its SYN named none) */
 START_TEST(ack_every_second_segment)
 {
-	struct sn_tcp *t = engine(false);
-	uint16_t port;
-	int lfd = listener(&port), afd;
+	struct fx f;
 	char seg[537];
 	unsigned int from;
-	uint32_t isn;
 
 	memset(seg, 'x', 536);
 	seg[536] = 0;
-	isn = handshake(t, lfd, port, &afd, false);
-	pump(t, 0);
+	fx_up(&f);
 	from = log_.n;
-	guest(t, port, SN_TH_ACK, GUEST_ISN + 1, isn + 1, seg);
-	sn_tcp_flush(t);
+	guest(f.t, f.port, SN_TH_ACK, GUEST_ISN + 1, f.isn + 1, seg);
+	sn_tcp_flush(f.t);
 	ck_assert_uint_eq(log_.n, from);
-	guest(t, port, SN_TH_ACK, GUEST_ISN + 537, isn + 1, seg);
-	sn_tcp_flush(t);
+	guest(f.t, f.port, SN_TH_ACK, GUEST_ISN + 537, f.isn + 1, seg);
+	sn_tcp_flush(f.t);
 	ck_assert_uint_eq(log_.n, from + 1);
 	ck_assert_uint_eq(log_.f[from].ack, GUEST_ISN + 1073);
-	close(afd);
-	sn_tcp_free(t);
-	close(lfd);
+	fx_down(&f);
 }
 END_TEST
 
@@ -589,35 +583,22 @@ END_TEST
  * FIN does not wait for the guest to acknowledge the data */
 START_TEST(fin_follows_last_data)
 {
-	struct sn_tcp *t = engine(false);
-	uint16_t port;
-	int lfd = listener(&port), afd, i;
+	struct fx f;
 	const struct out *o;
 	unsigned int from;
-	uint32_t isn;
 
-	isn = handshake(t, lfd, port, &afd, false);
-	pump(t, 0);
+	fx_up(&f);
 	from = log_.n;
-	ck_assert_int_eq(send(afd, "bye", 3, 0), 3);
-	ck_assert_int_eq(shutdown(afd, SHUT_WR), 0);
-	/* the socket's events only, no timer: no retransmission counts */
-	for (i = 0; i < 20 && !find(from, SN_TH_FIN); i++) {
-		poll(&(struct pollfd){ .fd = sn_tcp_fd(t), .events = POLLIN },
-		     1, 1000);
-		sn_tcp_sock_events(t);
-		sn_tcp_flush(t);
-	}
-	o = find(from, SN_TH_FIN);
+	ck_assert_int_eq(send(f.afd, "bye", 3, 0), 3);
+	ck_assert_int_eq(shutdown(f.afd, SHUT_WR), 0);
+	o = pump_sockets(f.t, from, SN_TH_FIN);
 	ck_assert_msg(o, "no FIN to the guest until it acknowledges the data");
-	ck_assert_uint_eq(o->seq, isn + 4);
+	ck_assert_uint_eq(o->seq, f.isn + 4);
 	o = find(from, SN_TH_PSH);
 	ck_assert_ptr_nonnull(o);
-	ck_assert_uint_eq(o->seq, isn + 1);
+	ck_assert_uint_eq(o->seq, f.isn + 1);
 	ck_assert_mem_eq(o->data, "bye", 3);
-	close(afd);
-	sn_tcp_free(t);
-	close(lfd);
+	fx_down(&f);
 }
 END_TEST
 
