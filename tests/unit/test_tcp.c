@@ -370,6 +370,18 @@ static const struct out *pump_sockets(struct sn_tcp *t, unsigned int from,
 	return find(from, flags);
 }
 
+/* gap_closed() - since frame @from: one ACK of "aaaa" and "bbbb", which
+ * the peer has read in that order */
+static void gap_closed(const struct fx *f, unsigned int from)
+{
+	char buf[32];
+
+	ck_assert_uint_eq(log_.n, from + 1);
+	ck_assert_uint_eq(log_.f[from].ack, GUEST_ISN + 9);
+	ck_assert_int_eq(sock_read(f, buf, sizeof(buf)), 8);
+	ck_assert_str_eq(buf, "aaaabbbb");
+}
+
 /* A segment past a gap is held, and written once the gap is filled, with
  * an ACK of both at once; the gap brought one pure duplicate ACK. */
 START_TEST(reorder_held_then_written)
@@ -392,10 +404,7 @@ START_TEST(reorder_held_then_written)
 	from = log_.n;
 	guest(f.t, f.port, SN_TH_ACK, GUEST_ISN + 1, f.isn + 1, "aaaa");
 	sn_tcp_flush(f.t); /* at once: no delayed ACK for a filled gap */
-	ck_assert_uint_eq(log_.n, from + 1);
-	ck_assert_uint_eq(log_.f[from].ack, GUEST_ISN + 9);
-	ck_assert_int_eq(sock_read(&f, buf, sizeof(buf)), 8);
-	ck_assert_str_eq(buf, "aaaabbbb");
+	gap_closed(&f, from);
 	fx_down(&f);
 }
 END_TEST
@@ -430,7 +439,6 @@ END_TEST
 START_TEST(gap_filled_in_batch)
 {
 	struct fx f;
-	char buf[32];
 	unsigned int from;
 
 	fx_up(&f);
@@ -438,10 +446,7 @@ START_TEST(gap_filled_in_batch)
 	guest(f.t, f.port, SN_TH_ACK, GUEST_ISN + 5, f.isn + 1, "bbbb");
 	guest(f.t, f.port, SN_TH_ACK, GUEST_ISN + 1, f.isn + 1, "aaaa");
 	sn_tcp_flush(f.t);
-	ck_assert_uint_eq(log_.n, from + 1);
-	ck_assert_uint_eq(log_.f[from].ack, GUEST_ISN + 9);
-	ck_assert_int_eq(sock_read(&f, buf, sizeof(buf)), 8);
-	ck_assert_str_eq(buf, "aaaabbbb");
+	gap_closed(&f, from);
 	fx_down(&f);
 }
 END_TEST
