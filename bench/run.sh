@@ -7,7 +7,8 @@
 #      STARTS (starts per round for start_ms, default 50), MTU (default 65520),
 #      OUT (TSV path, default bench/results/latest.tsv), SVG (default OUT with .svg),
 #      KINDS (helpers to run, default "slirp4netns pasta ours"),
-#      ONLY (workloads to run, default all: start out in out6 cps fwd rev xfwd xrev p100 out_rr fwd_rr udp mem),
+#      ONLY (workloads to run, default all: start out in out6 cps obr fwd rev xfwd xrev p100 out_rr fwd_rr udp
+#      mem),
 #      FWDTOOL (the tests' fwdtool, for cps; default build/tests/fwdtool).
 # It runs in a network namespace of its own (lo, and a veth pair routed to TEST-NET-2, so that pasta
 # finds a default route to copy); every helper's namespace is made inside it with unshare -Urn. All
@@ -24,7 +25,7 @@ OUT=${OUT:-$ROOT/bench/results/latest.tsv}
 SVG=${SVG:-${OUT%.tsv}.svg}
 TO=$((T * 3 + 30))          # hard limit (s) on any single client run
 read -r -a HELPERS <<<"${KINDS:-slirp4netns pasta ours}"
-read -r -a WORKLOADS <<<"${ONLY:-start out in out6 cps fwd rev xfwd xrev p100 out_rr fwd_rr udp mem}"
+read -r -a WORKLOADS <<<"${ONLY:-start out in out6 cps obr fwd rev xfwd xrev p100 out_rr fwd_rr udp mem}"
 
 # Metric name, unit, direction (higher/lower is better), description; the order of the table.
 METRICS=(
@@ -32,6 +33,7 @@ METRICS=(
 	"in_gbps|Gbit/s|higher|host->ns TCP via the gateway (iperf3 -R)"
 	"out6_gbps|Gbit/s|higher|ns->host TCP over IPv6 via the gateway (iperf3)"
 	"cps|conn/s|higher|ns->host TCP connections a second via the gateway, 8 clients (open, a byte each way, close)"
+	"obr_gbps|Gbit/s|higher|ns->host TCP via the gateway from a container behind a bridge in the namespace (iperf3)"
 	"fwd_gbps|Gbit/s|higher|host->ns TCP via a forwarded port (iperf3)"
 	"rev_gbps|Gbit/s|higher|ns->host TCP via a forwarded port (iperf3 -R)"
 	"xfwd_gbps|Gbit/s|higher|host->ns TCP via a forwarded port, client not on loopback (iperf3)"
@@ -46,6 +48,7 @@ METRICS=(
 	"out_cpu_ms_gb|ms/GB|lower|helper CPU per GB received, out_gbps run"
 	"in_cpu_ms_gb|ms/GB|lower|helper CPU per GB received, in_gbps run"
 	"out6_cpu_ms_gb|ms/GB|lower|helper CPU per GB received, out6_gbps run"
+	"obr_cpu_ms_gb|ms/GB|lower|helper CPU per GB received, obr_gbps run"
 	"fwd_cpu_ms_gb|ms/GB|lower|helper CPU per GB received, fwd_gbps run"
 	"rev_cpu_ms_gb|ms/GB|lower|helper CPU per GB received, rev_gbps run"
 	"xfwd_cpu_ms_gb|ms/GB|lower|helper CPU per GB received, xfwd_gbps run"
@@ -410,6 +413,36 @@ run_out6() {
 	run_iperf out6 host6 "$P_OUT" -c "$GW6" -p "$P_OUT"
 }
 
+# run_bridged: out, from a container behind a bridge in the namespace, as rootless Docker runs one
+# (docker0): a network namespace of its own inside NS, on a veth pair of MTU 1500 whose other end is
+# on a bridge, its traffic masqueraded out of the namespace. Its frames can reach the helper's tap
+# out of order (the bridge forwards each on the CPU its sender ran on).
+run_bridged() {
+	local c="" cx
+	bg "${NSX[@]}" unshare -n sleep 100000
+	c=$LAST
+	for _ in $(seq 500); do
+		read -r cx 2>/dev/null <"/proc/$c/comm" || true
+		[ "$cx" = sleep ] && break
+		sleep 0.005
+	done
+	if ! "${NSX[@]}" sh -c "ip link add br0 type bridge && ip addr add 172.31.0.1/16 dev br0 &&
+		ip link set br0 up && ip link add vh0 mtu 1500 type veth peer name vc0 &&
+		ip link set vh0 master br0 && ip link set vh0 up && ip link set vc0 netns $c &&
+		sysctl -qw net.ipv4.ip_forward=1 &&
+		iptables -w -t nat -A POSTROUTING -s 172.31.0.0/16 ! -o br0 -j MASQUERADE" >>"$W/procs.log" 2>&1 ||
+		! nsenter -t "$c" -U -n --preserve-credentials sh -c "ip link set lo up &&
+		ip link set vc0 name eth0 && ip addr add 172.31.0.2/16 dev eth0 && ip link set eth0 up &&
+		ip route add default via 172.31.0.1" >>"$W/procs.log" 2>&1; then
+		echo "run.sh: warning: obr: the bridge in the namespace could not be set up" >&2
+		stop "$c"
+		return 0
+	fi
+	local NSX=(nsenter -t "$c" -U -n --preserve-credentials)
+	run_iperf obr host "$P_OUT" -c "$GW" -p "$P_OUT"
+	stop "$c"
+}
+
 # run_cps: connections per second from 8 clients in the namespace to an echo server on the host.
 run_cps() {
 	local spid v
@@ -446,6 +479,7 @@ bench_one() {
 	! want in || run_iperf in host "$P_OUT" -c "$GW" -p "$P_OUT" -R
 	! want out6 || run_out6
 	! want cps || run_cps
+	! want obr || run_bridged
 	! want fwd || run_iperf fwd ns "$P_FWD" -c 127.0.0.1 -p "$P_FWD"
 	! want rev || run_iperf rev ns "$P_FWD" -c 127.0.0.1 -p "$P_FWD" -R
 	! want xfwd || run_iperf xfwd ns "$P_XFWD" -c "$XADDR" -p "$P_XFWD"
