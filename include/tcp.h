@@ -26,8 +26,9 @@
 #define SN_TCP_PROBES_MAX 4
 /* The least window advertised while the socket takes all it is given. */
 #define SN_TCP_WND_FLOOR (64 * 1024)
-/* Data from the guest the socket took whole is acknowledged at once every
- * second full segment; else within this, or with the socket's answer. */
+/* Data from the guest the socket took whole is acknowledged at once for a
+ * full segment or two segments' worth; else within this, or with the
+ * socket's answer. */
 #define SN_TCP_DELACK_MS 2
 /* Bytes read from a socket at once, cut into frames to the guest. */
 #define SN_TCP_PEEK_MAX (256 * 1024)

@@ -55,9 +55,11 @@
  *   peer (TCP_INFO) while the socket takes everything (see sock_wnd()),
  *   scaled if negotiated. ACKs are sent once a batch, one a
  *   connection, at the flush; data the socket took whole is acknowledged
- *   at once only every second full segment (the guest's 64 KiB frames
- *   each time), else it waits up to SN_TCP_DELACK_MS for the socket's
- *   answer to carry it, as a request's does: a round trip costs one
+ *   at the flush if a segment was full (one of the guest's 64 KiB frames
+ *   is dozens of its wire segments: holding its ACK back slows the
+ *   guest's sending) or two segments' worth came, else it waits up to
+ *   SN_TCP_DELACK_MS for the socket's answer to carry it, as a
+ *   request's does: a round trip costs one
  *   frame to the guest, not two; so does a FIN, for the peer's FIN (as
  *   Linux does). When the socket took less than the guest
  *   sent, the ACKs that follow its next EPOLLOUT are sent four times: a
@@ -1031,7 +1033,7 @@ static int held_to_sock(struct sn_tcp *t, struct conn *c, struct sn_tcpseg *seg)
  * of the held segments; false if @c was freed */
 static bool conn_data(struct sn_tcp *t, struct conn *c, struct sn_tcpseg *seg)
 {
-	bool filled;
+	bool filled, full;
 	int r;
 
 	if (c->events & C_GUEST_FIN) {
@@ -1049,6 +1051,7 @@ static bool conn_data(struct sn_tcp *t, struct conn *c, struct sn_tcpseg *seg)
 		break;
 	}
 	filled = c->ooo.head != NULL;
+	full = seg->dlen >= c->mss;
 	r = to_sock(t, c, seg);
 	if (r > 0)
 		r = held_to_sock(t, c, seg);
@@ -1058,7 +1061,7 @@ static bool conn_data(struct sn_tcp *t, struct conn *c, struct sn_tcpseg *seg)
 		pend(t, c, F_ACK_NOW);
 		return true;
 	}
-	if (c->seq_from_guest - c->seq_acked_to_guest >= 2u * c->mss)
+	if (full || c->seq_from_guest - c->seq_acked_to_guest >= 2u * c->mss)
 		pend(t, c, F_ACK_NOW);
 	else
 		ack_later(t, c);

@@ -561,9 +561,10 @@ START_TEST(ack_delayed_alone)
 }
 END_TEST
 
-/* Every second full segment is acknowledged at once (the guest's MSS is
- * 536 here: its SYN named none) */
-START_TEST(ack_every_second_segment)
+/* A full segment (the guest's MSS is 536 here: its SYN named none) is
+ * acknowledged at the flush: the guest's 64 KiB frames are dozens of its
+ * wire segments each. A smaller one waits for an answer to carry it. */
+START_TEST(ack_full_segment_at_once)
 {
 	struct fx f;
 	char seg[537];
@@ -575,11 +576,12 @@ START_TEST(ack_every_second_segment)
 	from = log_.n;
 	guest(f.t, f.port, SN_TH_ACK, GUEST_ISN + 1, f.isn + 1, seg);
 	sn_tcp_flush(f.t);
-	ck_assert_uint_eq(log_.n, from);
+	ck_assert_uint_eq(log_.n, from + 1);
+	ck_assert_uint_eq(log_.f[from].ack, GUEST_ISN + 537);
+	seg[100] = 0;
 	guest(f.t, f.port, SN_TH_ACK, GUEST_ISN + 537, f.isn + 1, seg);
 	sn_tcp_flush(f.t);
 	ck_assert_uint_eq(log_.n, from + 1);
-	ck_assert_uint_eq(log_.f[from].ack, GUEST_ISN + 1073);
 	fx_down(&f);
 }
 END_TEST
@@ -890,7 +892,7 @@ static Suite *tcp_suite(void)
 	tcase_add_test(tc, inbound_syn_again);
 	tcase_add_test(tc, ack_rides_answer);
 	tcase_add_test(tc, ack_delayed_alone);
-	tcase_add_test(tc, ack_every_second_segment);
+	tcase_add_test(tc, ack_full_segment_at_once);
 	tcase_add_test(tc, fin_follows_last_data);
 	tcase_add_test(tc, close_in_the_batch_of_the_ack);
 	tcase_add_test(tc, reorder_held_then_written);
