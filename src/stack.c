@@ -650,6 +650,16 @@ static bool slirp_config(struct sn_stack *s, const struct sn_config *cfg,
 	return true;
 }
 
+#ifdef SN_TEST_KNOBS
+/* knob() - (tests) the number in environment variable @name, 0 if unset */
+static unsigned int knob(const char *name)
+{
+	const char *v = g_getenv(name);
+
+	return v ? (unsigned int)g_ascii_strtoull(v, NULL, 10) : 0;
+}
+#endif
+
 /* tcp_start() - tcp.c for the guest's TCP, unless --tcp-path=slirp */
 static bool tcp_start(struct sn_stack *s, const struct sn_config *cfg,
 		      const SlirpConfig *sc, GError **err)
@@ -673,16 +683,9 @@ static bool tcp_start(struct sn_stack *s, const struct sn_config *cfg,
 	};
 
 #ifdef SN_TEST_KNOBS
-	tc.drop_every = (unsigned int)g_ascii_strtoull(
-	    g_getenv("SN_TEST_DROP_EVERY") ? g_getenv("SN_TEST_DROP_EVERY")
-					   : "0",
-	    NULL, 10);
+	tc.drop_every = knob("SN_TEST_DROP_EVERY");
 	tc.no_peek_off = g_getenv("SN_TEST_NO_PEEK_OFF") != NULL;
-	tc.reorder_every = (unsigned int)g_ascii_strtoull(
-	    g_getenv("SN_TEST_REORDER_EVERY")
-		? g_getenv("SN_TEST_REORDER_EVERY")
-		: "0",
-	    NULL, 10);
+	tc.reorder_every = knob("SN_TEST_REORDER_EVERY");
 #endif
 	if (cfg->tcp_slirp)
 		return true;
